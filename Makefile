@@ -1,0 +1,56 @@
+# optfactors: `make sweep` and `make test` are all a fresh clone needs (they install first).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXP ?= default
+PROFILE ?= quick
+RESULTS ?= results
+# Real data: $DATA_DIR if set, else ../shared/data when it is there, else ./data (downloaded on first use).
+DATA_DIR ?= $(if $(wildcard ../shared/data/mnist.npz),$(abspath ../shared/data),$(CURDIR)/data)
+export DATA_DIR
+PYTEST_ARGS ?=
+
+.PHONY: help install test test-all lint sweep collect figures report bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  variables: EXP=$(EXP) PROFILE=$(PROFILE) DATA_DIR=$(DATA_DIR)"
+
+install: $(STAMP) ## create .venv and install the package with its dev tools (no-op when up to date)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+test: install ## run the fast test suite (real data from DATA_DIR), then ruff
+	OPTFACTORS_PROGRESS_BAR=false $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/ruff check src tests
+
+test-all: install ## the whole suite, slow tests included
+	OPTFACTORS_PROGRESS_BAR=false $(BIN)/pytest -m '' $(PYTEST_ARGS)
+
+lint: install ## ruff
+	$(BIN)/ruff check src tests
+
+sweep: install ## run experiment EXP (default: $(EXP)) at PROFILE, then collect, draw and report
+	$(BIN)/optfactors -m experiment=$(EXP) profile=$(PROFILE) paths.results=$(RESULTS)
+	$(MAKE) --no-print-directory collect figures report
+
+collect: install ## run records of EXP -> results/EXP/runs.csv and curves.csv
+	$(BIN)/python -m optfactors.results $(EXP) --results $(RESULTS)
+
+figures: install ## every registered figure whose tables exist -> results/figures/*.png|pdf
+	$(BIN)/python -m optfactors.figures --results $(RESULTS)
+
+report: install ## every registered claim, checked against the tables -> results/REPORT.md
+	$(BIN)/python -m optfactors.report --results $(RESULTS)
+
+bench: install ## speed benchmarks (not yet: see the performance issue)
+	@echo "make bench: not yet implemented (performance issue)"
+
+clean: ## remove Hydra, Lightning and W&B output folders (keeps results/ and .venv)
+	rm -rf outputs multirun lightning_logs wandb

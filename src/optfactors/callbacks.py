@@ -1,0 +1,94 @@
+"""Trainer callbacks: update/epoch timing, the divergence guard, and the per-epoch history."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that wall-clock times measure the work itself."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+class Diverged(RuntimeError):
+    """The training loss became non-finite."""
+
+    def __init__(self, epoch: int, step: int, loss: float) -> None:
+        super().__init__(f"training loss is {loss} at epoch {epoch}, update {step}")
+        self.epoch, self.step, self.loss = epoch, step, loss
+
+
+class DivergenceGuard(pl.Callback):
+    """Stops training with :class:`Diverged` as soon as the training loss is NaN or infinite.
+
+    The decision is agreed between processes, so under DDP every rank stops at the same update.
+    """
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        finite = trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(loss)), all=True)
+        if not finite:
+            raise Diverged(trainer.current_epoch, trainer.global_step, float(loss))
+
+
+class UpdateTimer(pl.Callback):
+    """Wall time of every update (forward + backward + optimizer step) and of every training epoch.
+
+    Both are measured with the device synchronised. An epoch's time runs from its start to the end of its
+    last update, so validation is not included.
+    """
+
+    def __init__(self) -> None:
+        self.update_times: list[float] = []
+        self.epoch_times: list[float] = []
+        self._t_update = self._t_epoch = self._t_last = 0.0
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        synchronize(pl_module.device)
+        self._t_epoch = self._t_last = time.perf_counter()
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        synchronize(pl_module.device)
+        self._t_update = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        synchronize(pl_module.device)
+        self._t_last = time.perf_counter()
+        self.update_times.append(self._t_last - self._t_update)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.epoch_times.append(self._t_last - self._t_epoch)
+
+    def median_update_time(self, skip_first: int) -> float | None:
+        """Median time per update, leaving out the first ``skip_first`` (warm-up) updates when there are more."""
+        times = self.update_times[skip_first:] if len(self.update_times) > skip_first else self.update_times
+        return statistics.median(times) if times else None
+
+
+class EpochHistory(pl.Callback):
+    """One row per training epoch: the epoch-level metrics (``train/loss`` as ``train_loss``, ...), the
+    learning rate at the epoch's end, and the epoch's time."""
+
+    def __init__(self, timer: UpdateTimer) -> None:
+        self.timer = timer
+        self.rows: list[dict[str, float]] = []
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        row: dict[str, float] = {"epoch": trainer.current_epoch, "updates": trainer.global_step}
+        row.update({k.replace("/", "_"): float(v) for k, v in trainer.callback_metrics.items()
+                    if k.startswith(("train/", "val/"))})
+        row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+        if self.timer.epoch_times:
+            row["epoch_time_s"] = self.timer.epoch_times[-1]
+        self.rows.append(row)

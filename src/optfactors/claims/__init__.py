@@ -1,0 +1,56 @@
+"""Claim registry: each claim of the lecture or paper is a function of an experiment's tables.
+
+A claim family module decorates ``fn(runs, curves) -> ClaimResult`` with :func:`register_claim`;
+``optfactors.report`` checks every registered claim and writes REPORT.md. The registry lives here, not in
+``report.py``, so that ``python -m optfactors.report`` (which runs report.py as ``__main__``) and the claim
+modules share one registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """What a claim measured, whether that reproduces the claim (None: not enough data), and how decided."""
+
+    measured: str
+    reproduced: bool | None
+    detail: str = ""
+
+
+ClaimFn = Callable[[pd.DataFrame, pd.DataFrame], ClaimResult]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A registered claim: its experiment, id, what the lecture/paper says, and the function checking it."""
+
+    experiment: str
+    claim_id: str
+    lecture: str
+    fn: ClaimFn
+
+
+#: Every registered claim by id, in registration order.
+CLAIMS: dict[str, Claim] = {}
+
+
+def register_claim(experiment: str, claim_id: str, lecture: str) -> Callable[[ClaimFn], ClaimFn]:
+    """Decorator registering ``fn(runs, curves) -> ClaimResult`` as claim ``claim_id`` of ``experiment``."""
+
+    def decorator(fn: ClaimFn) -> ClaimFn:
+        if claim_id in CLAIMS:
+            raise ValueError(f"claim {claim_id!r} is already registered")
+        CLAIMS[claim_id] = Claim(experiment, claim_id, lecture, fn)
+        return fn
+
+    return decorator
+
+
+# Claim families: imported for their registrations.
+from optfactors.claims import batch_size  # noqa: E402, F401

@@ -1,0 +1,101 @@
+"""Validation of a resolved run config: every bad value is one ConfigError naming key, value and what is allowed.
+
+Hydra already rejects unknown config-group options (listing the known ones) and, in struct mode, typo'd
+keys; this module checks the values. It runs before any data is loaded or model built.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+from optfactors.data import DATASETS
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work."""
+
+    def __init__(self, key: str, value: Any, allowed: str) -> None:
+        super().__init__(f"{key}={value!r}: {allowed}")
+        self.key, self.value, self.allowed = key, value, allowed
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(key, value, allowed)
+
+
+def processes(trainer: dict[str, Any]) -> int | None:
+    """Number of training processes the trainer config asks for, if it says so explicitly."""
+    devices, nodes = trainer.get("devices", 1), trainer.get("num_nodes", 1)
+    if _is_int(devices) and _is_int(nodes):
+        return devices * nodes
+    if isinstance(devices, list | tuple) and _is_int(nodes):
+        return len(devices) * nodes
+    return None
+
+
+def train_size(data: dict[str, Any]) -> int:
+    """Number of training samples the data config yields (subset, or the train split minus validation)."""
+    return data["subset"] if data.get("subset") is not None else DATASETS[data["name"]][1] - data["val_size"]
+
+
+def updates_per_epoch(data: dict[str, Any]) -> int:
+    """Optimizer updates in one epoch (global batches)."""
+    full, rest = divmod(train_size(data), data["batch_size"])
+    return full + int(not data.get("drop_last", False) and rest > 0)
+
+
+def validate(config: dict[str, Any]) -> None:
+    """Raise ConfigError for the first bad value of a resolved run config."""
+    data, trainer = config["data"], config["trainer"]
+    _require(data["name"] in DATASETS, "data.name", data["name"], f"one of {', '.join(DATASETS)}")
+    n_train_split = DATASETS[data["name"]][1]
+    val_size = data["val_size"]
+    _require(_is_int(val_size) and 0 <= val_size < n_train_split, "data.val_size", val_size,
+             f"an integer from 0 to {n_train_split - 1}")
+    subset = data.get("subset")
+    available = n_train_split - val_size
+    _require(subset is None or (_is_int(subset) and 1 <= subset <= available), "data.subset", subset,
+             f"null or an integer from 1 to {available} (the {data['name']} training samples left after "
+             f"data.val_size={val_size})")
+    n = train_size(data)
+    batch = data["batch_size"]
+    _require(_is_int(batch) and 1 <= batch <= n, "data.batch_size", batch,
+             f"an integer from 1 to {n} (the number of training samples)")
+    _require(_is_int(data["eval_batch_size"]) and data["eval_batch_size"] >= 1, "data.eval_batch_size",
+             data["eval_batch_size"], "a positive integer")
+    nproc = processes(trainer)
+    _require(nproc is None or batch % nproc == 0, "data.batch_size", batch,
+             f"the global batch must be divisible by the {nproc} training processes (devices x num_nodes)")
+
+    optimizer = config["optimizer"]
+    lr = optimizer.get("lr")
+    _require(_is_number(lr) and lr > 0, "optimizer.lr", lr, "a positive number")
+    if "momentum" in optimizer:
+        m = optimizer["momentum"]
+        _require(_is_number(m) and 0 <= m < 1, "optimizer.momentum", m, "a number in [0, 1)")
+
+    epochs, max_steps = trainer.get("max_epochs"), trainer.get("max_steps", -1)
+    _require(_is_int(max_steps) and (max_steps == -1 or max_steps >= 1), "trainer.max_steps", max_steps,
+             "-1 (no limit) or a positive integer")
+    _require(_is_int(epochs) and (epochs >= 1 or (epochs == -1 and max_steps >= 1)), "trainer.max_epochs", epochs,
+             "a positive integer (or -1 with trainer.max_steps set)")
+    interval = config["scheduler"]["interval"]
+    _require(interval in ("step", "epoch"), "scheduler.interval", interval, "'step' or 'epoch'")
+    total = epochs if interval == "epoch" else updates_per_epoch(data) * epochs
+    if epochs == -1 or (interval == "step" and max_steps >= 1):
+        total = max_steps if epochs == -1 else min(total, max_steps)
+    warmup = config["scheduler"]["schedule"].get("warmup_steps")
+    if warmup is not None:
+        _require(_is_int(warmup) and 1 <= warmup <= total, "scheduler.schedule.warmup_steps", warmup,
+                 f"an integer from 1 to {total}, the {interval}s of the whole run")

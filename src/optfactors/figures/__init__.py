@@ -1,0 +1,92 @@
+"""Figure registry: every figure is a function of an experiment's tables, drawn in the shared style.
+
+A figure family module registers its functions with :func:`register_figure`; :func:`draw_all` draws each
+one whose experiment has tables under the results directory into ``<results>/figures/<name>.png|pdf``.
+Figure functions build a ``matplotlib.figure.Figure`` directly (no pyplot), so they need no backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from optfactors.figures.style import use_style
+
+FigureFn = Callable[[pd.DataFrame, pd.DataFrame], Figure]
+
+#: Output formats with their save metadata: no creation date in PDFs, so redrawing unchanged tables
+#: leaves the committed files unchanged.
+FORMATS = {"png": None, "pdf": {"CreationDate": None}}
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A registered figure: its file name, the experiment whose tables it reads, and its function."""
+
+    name: str
+    experiment: str
+    fn: FigureFn
+
+
+#: Every registered figure by name, in registration order.
+FIGURES: dict[str, FigureSpec] = {}
+
+
+def register_figure(name: str, experiment: str) -> Callable[[FigureFn], FigureFn]:
+    """Decorator registering ``fn(runs, curves) -> Figure`` as figure ``name`` of ``experiment``."""
+
+    def decorator(fn: FigureFn) -> FigureFn:
+        if name in FIGURES:
+            raise ValueError(f"figure {name!r} is already registered")
+        FIGURES[name] = FigureSpec(name, experiment, fn)
+        return fn
+
+    return decorator
+
+
+def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """An experiment's ``runs.csv`` and ``curves.csv``, or None if either is missing.
+
+    ``curves.csv`` is empty (no columns) when no run finished an epoch; it then loads as an empty table.
+    """
+    exp_dir = Path(results_dir) / experiment
+    runs_csv, curves_csv = exp_dir / "runs.csv", exp_dir / "curves.csv"
+    if not (runs_csv.is_file() and curves_csv.is_file()):
+        return None
+    try:
+        curves = pd.read_csv(curves_csv)
+    except pd.errors.EmptyDataError:
+        curves = pd.DataFrame(columns=["run_key", "epoch"])
+    return pd.read_csv(runs_csv), curves
+
+
+def draw_all(results_dir: str | Path) -> list[Path]:
+    """Draw every registered figure whose experiment has tables; return the files written."""
+    out_dir = Path(results_dir) / "figures"
+    written: list[Path] = []
+    for spec in FIGURES.values():
+        tables = load_tables(results_dir, spec.experiment)
+        if tables is None:
+            print(f"skip {spec.name}: no tables for experiment {spec.experiment!r} in {results_dir} "
+                  f"(make sweep EXP={spec.experiment})")
+            continue
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with use_style():
+            fig = spec.fn(*tables)
+            try:
+                for fmt, metadata in FORMATS.items():
+                    path = out_dir / f"{spec.name}.{fmt}"
+                    fig.savefig(path, dpi=150, metadata=metadata)
+                    written.append(path)
+            finally:
+                plt.close(fig)
+    return written
+
+
+# Figure families: imported for their registrations.
+from optfactors.figures import batch_size  # noqa: E402, F401

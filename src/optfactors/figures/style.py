@@ -1,0 +1,71 @@
+"""The shared look of every figure: the style file, fixed colours per batch size and optimizer, labels."""
+
+from __future__ import annotations
+
+import math
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.style
+
+STYLE_FILE = Path(__file__).with_name("optfactors.mplstyle")
+
+#: log2 of the largest batch size on the colour scale; larger ones get its colour.
+MAX_LOG2_BATCH = 16
+#: Part of viridis used: its last tenth is pale yellow, hard to see on white.
+_VIRIDIS_RANGE = (0.0, 0.9)
+
+#: Okabe-Ito colours (colour-blind safe); SGD, the baseline, is black, the momentum family blue.
+OPTIMIZER_COLORS = {
+    "sgd": "#000000",
+    "momentum": "#0072B2",
+    "nesterov": "#56B4E9",
+    "adagrad": "#009E73",
+    "rmsprop": "#E69F00",
+    "adam": "#D55E00",
+    "adamw": "#CC79A7",
+}
+FALLBACK_COLOR = "#999999"
+
+#: How config choice names read in titles and legends; others are shown as they are.
+DISPLAY_NAMES = {
+    "mnist": "MNIST",
+    "cifar10": "CIFAR-10",
+    "mlp": "MLP",
+    "lenet5": "LeNet-5",
+    "keskar_f1": "F1",
+    "keskar_c1": "C1",
+    "keskar_c2": "C2",
+    "sgd": "SGD",
+    "momentum": "SGD+momentum",
+    "nesterov": "Nesterov",
+    "adagrad": "Adagrad",
+    "rmsprop": "RMSProp",
+    "adam": "Adam",
+    "adamw": "AdamW",
+}
+
+
+def use_style() -> AbstractContextManager[None]:
+    """Context manager applying the optfactors style (``with use_style(): fig = ...``)."""
+    return matplotlib.style.context(STYLE_FILE)
+
+
+def batch_size_color(batch_size: int) -> tuple[float, float, float, float]:
+    """The RGBA colour of a batch size: log2(b) over 0..16 on viridis, dark = small, green-yellow = large."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be >= 1, got {batch_size}")
+    fraction = min(math.log2(batch_size), MAX_LOG2_BATCH) / MAX_LOG2_BATCH
+    low, high = _VIRIDIS_RANGE
+    return mpl.colormaps["viridis"](low + fraction * (high - low))
+
+
+def optimizer_color(name: str) -> str:
+    """The fixed colour of an optimizer (by its config name, case-insensitive); grey if unknown."""
+    return OPTIMIZER_COLORS.get(name.lower(), FALLBACK_COLOR)
+
+
+def display_name(name: str) -> str:
+    """A config choice name as it reads in a figure (``"mnist"`` -> ``"MNIST"``)."""
+    return DISPLAY_NAMES.get(name, name)

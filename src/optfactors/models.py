@@ -1,0 +1,181 @@
+"""Model builders for the experiments (pure ``torch.nn``).
+
+Every public builder has the signature ``name(input_shape, num_classes, **options) -> nn.Module`` where
+``input_shape`` is the ``(C, H, W)`` shape of one image and the model maps float tensors of shape
+``(B, C, H, W)`` to logits of shape ``(B, num_classes)``. Seeding is left to the caller.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["TFSameMaxPool2d", "keskar_c1", "keskar_c2", "keskar_f1", "lenet5", "mlp"]
+
+# VGG-16 layout: integers are 3x3 conv widths, "M" is a 2x2 max-pool.
+_VGG16_CONFIG: tuple[int | str, ...] = (
+    64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M",
+)  # fmt: skip
+
+
+class TFSameMaxPool2d(nn.Module):
+    """Max-pooling with TensorFlow's ``padding='same'`` semantics.
+
+    Each spatial side of size ``n`` gives ``ceil(n / stride)`` outputs; the needed padding
+    ``max((ceil(n / s) - 1) * s + k - n, 0)`` is split with the smaller half before and the rest after,
+    and filled with ``-inf`` so padded positions never win the max.
+    """
+
+    def __init__(self, kernel_size: int, stride: int) -> None:
+        super().__init__()
+        if kernel_size < 1 or stride < 1:
+            raise ValueError(f"kernel_size and stride must be >= 1, got {kernel_size} and {stride}")
+        self.kernel_size = kernel_size
+        self.stride = stride
+
+    def _pads(self, n: int) -> tuple[int, int]:
+        total = max((math.ceil(n / self.stride) - 1) * self.stride + self.kernel_size - n, 0)
+        return total // 2, total - total // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        top, bottom = self._pads(x.shape[-2])
+        left, right = self._pads(x.shape[-1])
+        x = F.pad(x, (left, right, top, bottom), value=-math.inf)
+        return F.max_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+def _check_shape(input_shape: Sequence[int], num_classes: int, *, image: bool) -> tuple[int, ...]:
+    """Validate the common builder arguments; return ``input_shape`` as a tuple of ints."""
+    shape = tuple(int(v) for v in input_shape)
+    if not shape or any(v < 1 for v in shape):
+        raise ValueError(f"input_shape must be a non-empty sequence of positive ints, got {shape}")
+    if image and len(shape) != 3:
+        raise ValueError(f"input_shape must be (C, H, W) for a convolutional model, got {shape}")
+    if int(num_classes) < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    return shape
+
+
+def _flat_size(layers: Sequence[nn.Module], input_shape: tuple[int, ...], name: str) -> int:
+    """Number of features ``layers`` produce per example, found by a dummy forward pass in eval mode."""
+    features = nn.Sequential(*layers).eval()
+    try:
+        with torch.no_grad():
+            out = features(torch.zeros(1, *input_shape))
+    except RuntimeError as err:
+        raise ValueError(f"{name}: input_shape {input_shape} is too small for its layers ({err})") from err
+    features.train()
+    return out[0].numel()
+
+
+def mlp(input_shape: Sequence[int], num_classes: int, hidden: Sequence[int] = (512, 512)) -> nn.Module:
+    """ReLU MLP without normalisation: Flatten -> [Linear, ReLU] per ``hidden`` width -> Linear."""
+    shape = _check_shape(input_shape, num_classes, image=False)
+    widths = [int(h) for h in hidden]
+    if any(h < 1 for h in widths):
+        raise ValueError(f"hidden widths must be positive, got {widths}")
+    layers: list[nn.Module] = [nn.Flatten()]
+    fan_in = math.prod(shape)
+    for width in widths:
+        layers += [nn.Linear(fan_in, width), nn.ReLU()]
+        fan_in = width
+    layers.append(nn.Linear(fan_in, int(num_classes)))
+    return nn.Sequential(*layers)
+
+
+def keskar_f1(input_shape: Sequence[int], num_classes: int, width: int = 512, depth: int = 5) -> nn.Module:
+    """Keskar et al. (2017) F1: Flatten -> ``depth`` x [Linear ``width``, BatchNorm1d, ReLU] -> Linear."""
+    shape = _check_shape(input_shape, num_classes, image=False)
+    width, depth = int(width), int(depth)
+    if width < 1 or depth < 1:
+        raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
+    layers: list[nn.Module] = [nn.Flatten()]
+    fan_in = math.prod(shape)
+    for _ in range(depth):
+        layers += [nn.Linear(fan_in, width), nn.BatchNorm1d(width), nn.ReLU()]
+        fan_in = width
+    layers.append(nn.Linear(fan_in, int(num_classes)))
+    return nn.Sequential(*layers)
+
+
+def keskar_c1(input_shape: Sequence[int], num_classes: int) -> nn.Module:
+    """Keskar et al. (2017) C1 as in the authors' Keras code (shallow conv net with TF 'same' pooling).
+
+    2 x [Conv 64 5x5 same, BatchNorm2d, ReLU, MaxPool 3x3/2 same] -> Flatten
+    -> [Linear 384, BatchNorm1d, ReLU, Dropout 0.5] -> [Linear 192, BatchNorm1d, ReLU, Dropout 0.5] -> Linear.
+    """
+    shape = _check_shape(input_shape, num_classes, image=True)
+    features: list[nn.Module] = []
+    channels = shape[0]
+    for _ in range(2):
+        features += [
+            nn.Conv2d(channels, 64, kernel_size=5, padding="same"),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            TFSameMaxPool2d(kernel_size=3, stride=2),
+        ]
+        channels = 64
+    flat = _flat_size(features, shape, "keskar_c1")
+    return nn.Sequential(
+        *features,
+        nn.Flatten(),
+        nn.Linear(flat, 384),
+        nn.BatchNorm1d(384),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(384, 192),
+        nn.BatchNorm1d(192),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(192, int(num_classes)),
+    )
+
+
+def keskar_c2(input_shape: Sequence[int], num_classes: int) -> nn.Module:
+    """Keskar et al. (2017) C2: CIFAR-style VGG-16 with BatchNorm (3x3 conv, BN, ReLU; five 2x2 pools)."""
+    shape = _check_shape(input_shape, num_classes, image=True)
+    pools = _VGG16_CONFIG.count("M")
+    if min(shape[1:]) < 2**pools:
+        raise ValueError(
+            f"keskar_c2 needs H and W >= {2**pools} for its {pools} max-pools, got input_shape {shape}"
+        )
+    features: list[nn.Module] = []
+    channels = shape[0]
+    for item in _VGG16_CONFIG:
+        if item == "M":
+            features.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            features += [nn.Conv2d(channels, item, kernel_size=3, padding=1), nn.BatchNorm2d(item), nn.ReLU()]
+            channels = item
+    flat = _flat_size(features, shape, "keskar_c2")
+    return nn.Sequential(*features, nn.Flatten(), nn.Linear(flat, int(num_classes)))
+
+
+def lenet5(input_shape: Sequence[int], num_classes: int) -> nn.Module:
+    """LeNet-5 with ReLU and max-pooling: conv 6@5x5 (pad 2), pool, conv 16@5x5, pool, FC 120-84-classes."""
+    shape = _check_shape(input_shape, num_classes, image=True)
+    features: list[nn.Module] = [
+        nn.Conv2d(shape[0], 6, kernel_size=5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, kernel_size=5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    ]
+    flat = _flat_size(features, shape, "lenet5")
+    return nn.Sequential(
+        *features,
+        nn.Flatten(),
+        nn.Linear(flat, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, int(num_classes)),
+    )

@@ -1,0 +1,75 @@
+"""Run records: the run key, and the one JSON file per run, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+#: Config keys that do not change what a run computes: left out of the run key.
+VOLATILE_KEYS = ("paths", "logger", "resume", "data.root", "trainer.enable_progress_bar")
+
+STATUSES = ("ok", "diverged", "failed")
+
+
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The run's config as plain containers, interpolations resolved, without Hydra's own node."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("hydra", None)
+    return container
+
+
+def run_key(config: dict[str, Any]) -> str:
+    """A 12-hex-digit hash of the resolved config without its volatile keys."""
+    stable = json.loads(json.dumps(config))
+    for dotted in VOLATILE_KEYS:
+        *parents, leaf = dotted.split(".")
+        node = stable
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(leaf, None)
+    text = json.dumps(stable, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def record_path(results_dir: str | os.PathLike, experiment: str, key: str) -> Path:
+    """Where the record of run ``key`` of ``experiment`` lives."""
+    return Path(results_dir) / experiment / "runs" / f"{key}.json"
+
+
+def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The record at ``path``, or None if there is none."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        json.dump(data, tmp, indent=1, allow_nan=True)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    os.replace(tmp.name, path)
+
+
+def git_commit() -> str | None:
+    """The commit of the checkout this package runs from (with ``-dirty`` if it has changes), if any."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")

@@ -1,0 +1,78 @@
+"""Run records -> tidy tables: ``runs.csv`` (one row a run) and ``curves.csv`` (one row a run-epoch).
+
+Usage: ``python -m optfactors.results EXPERIMENT [--results DIR]`` (console script ``optfactors-collect``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optfactors.record import STATUSES
+
+RUN_FIELDS = ("run_key", "experiment", "status", "error", "epochs", "updates", "time_per_update_s",
+              "wall_time_s", "device", "processes", "git_commit")
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists become JSON strings so every cell is a scalar."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = json.dumps(value) if isinstance(value, list) else value
+    return flat
+
+
+def load_records(experiment_dir: Path) -> list[dict[str, Any]]:
+    """Every run record of an experiment, in run-key order."""
+    return [json.loads(p.read_text()) for p in sorted((experiment_dir / "runs").glob("*.json"))]
+
+
+def run_row(record: dict[str, Any]) -> dict[str, Any]:
+    """One runs.csv row: run fields, final metrics, timing, the Hydra choices and the flattened config."""
+    row = {field: record.get(field) for field in RUN_FIELDS}
+    row["diverged_epoch"] = (record.get("diverged_at") or {}).get("epoch")
+    epoch_times = record.get("time_per_epoch_s") or []
+    row["time_per_epoch_s"] = statistics.median(epoch_times) if epoch_times else None
+    row.update(record.get("metrics", {}))
+    row.update(flatten(record.get("choices", {}), "choice."))
+    row.update(flatten(record["config"]))
+    return row
+
+
+def collect(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write ``<results_dir>/<experiment>/runs.csv`` and ``curves.csv`` from its run records; return both."""
+    exp_dir = Path(results_dir) / experiment
+    records = load_records(exp_dir)
+    if not records:
+        raise FileNotFoundError(f"no run records in {exp_dir / 'runs'}: run the sweep first")
+    runs = pd.DataFrame([run_row(r) for r in records])
+    curves = pd.DataFrame([{"run_key": r["run_key"], **row} for r in records for row in r.get("curve", [])])
+    runs.to_csv(exp_dir / "runs.csv", index=False)
+    curves.to_csv(exp_dir / "curves.csv", index=False)
+    return runs, curves
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Collect one experiment's records and print how many runs ended in each status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment", help="experiment name (folder under the results directory)")
+    parser.add_argument("--results", default="results", help="results directory (default: results)")
+    args = parser.parse_args(argv)
+    runs, curves = collect(args.results, args.experiment)
+    counts = runs["status"].value_counts()
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
+    print(f"{args.experiment}: {len(runs)} runs ({summary}) -> {Path(args.results) / args.experiment}/runs.csv, "
+          f"{len(curves)} curve rows -> curves.csv")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The one LightningModule: classification with injected model, loss, optimizer and schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+from torchmetrics import MeanMetric
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+ScheduleFactory = Callable[..., LRScheduler]
+
+#: Splits with epoch-level loss and accuracy; train_eval is the training set evaluated after training.
+SPLITS = ("train", "val", "test", "train_eval")
+
+
+class Classifier(pl.LightningModule):
+    """Trains ``model`` on ``loss`` with ``optimizer(params)`` and ``schedule(optimizer, total_steps=...)``.
+
+    Logs per epoch ``<split>/loss`` and ``<split>/acc`` (sample-weighted means, reduced across processes);
+    per update, at the Trainer's ``log_every_n_steps``, ``step/loss``, ``step/lr`` and ``step/grad_norm``.
+    Test dataloader 0 is the test set, dataloader 1 (if any) the training set in eval mode.
+    """
+
+    def __init__(self, model: nn.Module, loss: nn.Module, optimizer: OptimizerFactory,
+                 schedule: ScheduleFactory | None = None, schedule_interval: str = "step") -> None:
+        super().__init__()
+        if schedule_interval not in ("step", "epoch"):
+            raise ValueError(f"schedule interval must be 'step' or 'epoch', got {schedule_interval!r}")
+        self.model, self.loss = model, loss
+        self.optimizer_factory, self.schedule_factory = optimizer, schedule
+        self.schedule_interval = schedule_interval
+        # nan_strategy="disable": a diverged loss must show as NaN, not be silently dropped.
+        self.means = nn.ModuleDict({f"{split}_{m}": MeanMetric(nan_strategy="disable")
+                                    for split in SPLITS for m in ("loss", "acc")})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def _loss_and_log(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
+        x, y = batch
+        logits = self.model(x)
+        loss = self.loss(logits, y)
+        n = len(y)
+        correct = (logits.detach().argmax(dim=1) == y).float().mean()
+        for name, value in (("loss", loss.detach()), ("acc", correct)):
+            metric = self.means[f"{split}_{name}"]
+            metric.update(value, weight=n)
+            self.log(f"{split}/{name}", metric, on_step=False, on_epoch=True, batch_size=n,
+                     add_dataloader_idx=False)
+        return loss
+
+    def _should_log_step(self) -> bool:
+        # The Trainer's own throttle (log_every_n_steps), as Lightning's LearningRateMonitor uses it.
+        return self.trainer._logger_connector.should_update_logs
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self._loss_and_log(batch, "train")
+        if self._should_log_step():
+            self.log("step/loss", loss.detach(), on_step=True, on_epoch=False)
+            self.log("step/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
+        return loss
+
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        if self._should_log_step():
+            grads = [p.grad for p in self.parameters() if p.grad is not None]
+            self.log("step/grad_norm", torch.nn.utils.get_total_norm(grads), on_step=True, on_epoch=False)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._loss_and_log(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._loss_and_log(batch, ("test", "train_eval")[dataloader_idx])
+
+    def configure_optimizers(self) -> dict:
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.schedule_factory is None:
+            return {"optimizer": optimizer}
+        steps = self.trainer.estimated_stepping_batches if self.schedule_interval == "step" else self.trainer.max_epochs
+        schedule = self.schedule_factory(optimizer, total_steps=int(steps))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": self.schedule_interval}}
