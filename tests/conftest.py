@@ -30,8 +30,12 @@ def make_cfg(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("DATA_DIR", str(data_dir))
 
     def make(*overrides: str) -> DictConfig:
-        base = [f"paths.output={tmp_path / 'out'}", f"paths.results={tmp_path / 'results'}", "logger=csv",
-                "trainer.enable_progress_bar=false"]
+        base = [
+            f"paths.output={tmp_path / 'out'}",
+            f"paths.results={tmp_path / 'results'}",
+            "logger=csv",
+            "trainer.enable_progress_bar=false",
+        ]
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             return compose("config", overrides=[*base, *overrides])
 

@@ -22,7 +22,18 @@ def test_mnist_has_exact_shapes_and_statistics(mnist):
     assert abs(mnist["x_train"].mean() / 255 - 0.1307) < 0.0005
     assert abs(mnist["x_train"].std() / 255 - 0.3081) < 0.0005
     assert list(mnist["y_train"][:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
-    assert np.bincount(mnist["y_train"]).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(mnist["y_train"]).tolist() == [
+        5923,
+        6742,
+        5958,
+        6131,
+        5842,
+        5421,
+        5918,
+        6265,
+        5851,
+        5949,
+    ]
 
 
 def test_cifar10_has_exact_shapes_and_channel_means(data_dir):
@@ -41,9 +52,16 @@ def test_truncated_archive_is_an_error_naming_the_file(tmp_path, data_dir):
 
 
 def test_wrong_shape_is_an_error(tmp_path):
-    np.savez(tmp_path / "mnist.npz", x_train=np.zeros((60000, 28, 27), np.uint8), y_train=np.zeros(60000, int),
-             x_test=np.zeros((10000, 28, 28), np.uint8), y_test=np.zeros(10000, int))
-    with pytest.raises(DataError, match=r"x_train is uint8\[60000, 28, 27\], expected uint8\[60000, 28, 28\]"):
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=np.zeros((60000, 28, 27), np.uint8),
+        y_train=np.zeros(60000, int),
+        x_test=np.zeros((10000, 28, 28), np.uint8),
+        y_test=np.zeros(10000, int),
+    )
+    with pytest.raises(
+        DataError, match=r"x_train is uint8\[60000, 28, 27\], expected uint8\[60000, 28, 28\]"
+    ):
         load_arrays("mnist", tmp_path)
 
 
@@ -100,8 +118,11 @@ def test_loader_normalises_with_mean_and_std(mnist):
 
 
 def test_loader_order_depends_on_seed_and_epoch_only():
-    a, b, c = _loader(100, 10, shuffle=True, seed=1), _loader(100, 10, shuffle=True, seed=1), _loader(
-        100, 10, shuffle=True, seed=2)
+    a, b, c = (
+        _loader(100, 10, shuffle=True, seed=1),
+        _loader(100, 10, shuffle=True, seed=1),
+        _loader(100, 10, shuffle=True, seed=2),
+    )
     order = lambda loader: torch.cat([y for _, y in loader])  # noqa: E731
     first_a, first_b, first_c = order(a), order(b), order(c)
     assert torch.equal(first_a, first_b) and not torch.equal(first_a, first_c)
@@ -160,8 +181,9 @@ def test_augmentation_crops_and_flips_each_image_deterministically():
 
 
 def test_datamodule_builds_splits_on_cpu(data_dir):
-    dm = ArrayDataModule("mnist", str(data_dir), [1, 28, 28], 10, [0.1307], [0.3081], batch_size=64,
-                         subset=1000, val_size=500)
+    dm = ArrayDataModule(
+        "mnist", str(data_dir), [1, 28, 28], 10, [0.1307], [0.3081], batch_size=64, subset=1000, val_size=500
+    )
     dm.setup("fit")
     xb, yb = next(iter(dm.train_dataloader()))
     assert xb.shape == (64, 1, 28, 28) and yb.dtype == torch.int64

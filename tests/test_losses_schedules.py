@@ -16,7 +16,9 @@ def test_softmax_mse_matches_the_lecture_formula():
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]])
     target = torch.tensor([0, 2])
     p = torch.softmax(logits, dim=1)
-    expected = ((p[0, 0] - 1) ** 2 + p[0, 1] ** 2 + p[0, 2] ** 2 + p[1, 0] ** 2 + p[1, 1] ** 2 + (p[1, 2] - 1) ** 2) / 2
+    expected = (
+        (p[0, 0] - 1) ** 2 + p[0, 1] ** 2 + p[0, 2] ** 2 + p[1, 0] ** 2 + p[1, 1] ** 2 + (p[1, 2] - 1) ** 2
+    ) / 2
     assert torch.isclose(SoftmaxMSELoss()(logits, target), expected)
 
 
@@ -83,8 +85,10 @@ def _lrs(schedule, steps: int, lr: float = 1.0) -> list[float]:
 
 @pytest.mark.parametrize("name", _options("scheduler"))
 def test_every_scheduler_config_instantiates(make_cfg, name):
-    cfg = make_cfg(f"scheduler={name}", "scheduler.schedule.warmup_steps=10" if "warmup" in name or
-                   "inverse" in name else "seed=0")
+    cfg = make_cfg(
+        f"scheduler={name}",
+        "scheduler.schedule.warmup_steps=10" if "warmup" in name or "inverse" in name else "seed=0",
+    )
     assert cfg.scheduler.interval in ("step", "epoch")
     lrs = _lrs(instantiate(cfg.scheduler.schedule), 100, lr=0.5)
     assert len(lrs) == 100 and all(0 <= lr <= 0.5 + 1e-12 for lr in lrs)

@@ -15,7 +15,7 @@ from optfactors.config import ConfigError
 from optfactors.record import read_record, record_path, run_key
 from optfactors.train import train
 
-QUICK = ("data.subset=2000", "data.val_size=1000", "data.batch_size=32", "trainer.max_epochs=1")
+QUICK = ("data.subset=2000", "data.val_size=1000", "data.batch_size=16", "trainer.max_epochs=1")
 
 
 def test_one_epoch_on_2000_mnist_samples_learns_and_writes_a_valid_record(make_cfg):
@@ -25,7 +25,7 @@ def test_one_epoch_on_2000_mnist_samples_learns_and_writes_a_valid_record(make_c
     metrics = record["metrics"]
     assert metrics["test_acc"] > 0.80 and metrics["train_eval_acc"] > 0.80 and metrics["val_acc"] > 0.80
     assert metrics["test_loss"] < 1.0
-    assert record["epochs"] == 1 and record["updates"] == 63  # ceil(2000 / 32)
+    assert record["epochs"] == 1 and record["updates"] == 125  # 2000 / 16
     assert 0 < record["time_per_update_s"] < record["time_per_epoch_s"][0] < record["wall_time_s"]
     assert record["curve"][0]["epoch"] == 0 and record["curve"][0]["lr"] == 0.1
     assert set(record["curve"][0]) >= {"train_loss", "train_acc", "val_loss", "val_acc", "epoch_time_s"}
@@ -41,7 +41,10 @@ def test_same_seed_same_metrics_and_a_done_run_is_skipped(make_cfg, tmp_path):
     first = train(make_cfg(*QUICK, "data.subset=500", "resume=false"))
     again = train(make_cfg(*QUICK, "data.subset=500", "resume=false"))
     assert first["run_key"] == again["run_key"]
-    assert first["metrics"] == again["metrics"] and first["curve"][0]["train_loss"] == again["curve"][0]["train_loss"]
+    assert (
+        first["metrics"] == again["metrics"]
+        and first["curve"][0]["train_loss"] == again["curve"][0]["train_loss"]
+    )
     other_seed = train(make_cfg(*QUICK, "data.subset=500", "seed=1"))
     assert other_seed["run_key"] != first["run_key"] and other_seed["metrics"] != first["metrics"]
     skipped = train(make_cfg(*QUICK, "data.subset=500", "paths.output=/nowhere"))  # volatile key: same run
@@ -52,15 +55,18 @@ def test_a_huge_learning_rate_is_recorded_as_diverged(make_cfg):
     cfg = make_cfg(*QUICK, "optimizer.lr=1e6")
     record = train(cfg)
     assert record["status"] == "diverged" and "training loss is" in record["error"]
-    assert record["diverged_at"]["epoch"] == 0 and record["diverged_at"]["update"] < 63
+    assert record["diverged_at"]["epoch"] == 0 and record["diverged_at"]["update"] < 125
     assert read_record(record_path(cfg.paths.results, "adhoc", record["run_key"]))["status"] == "diverged"
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ("data.batch_size=0", "data.batch_size=0: an integer from 1 to 2000"),
-    ("data.batch_size=2001", "data.batch_size=2001: an integer from 1 to 2000"),
-    ("optimizer.lr=-1", "optimizer.lr=-1: a positive number"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.batch_size=0", "data.batch_size=0: an integer from 1 to 2000"),
+        ("data.batch_size=2001", "data.batch_size=2001: an integer from 1 to 2000"),
+        ("optimizer.lr=-1", "optimizer.lr=-1: a positive number"),
+    ],
+)
 def test_bad_values_are_config_errors_before_any_work(make_cfg, override, message):
     with pytest.raises(ConfigError, match=message):
         train(make_cfg(*QUICK, override))
@@ -76,8 +82,13 @@ def test_wandb_offline_run_holds_the_logged_metrics(make_cfg, monkeypatch):
     runs = list((Path(cfg.paths.output) / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
     wandb = shutil.which("wandb", path=str(Path(sys.executable).parent))
-    out = subprocess.run([wandb, "leet", "inspect", "--summary", "--json", str(runs[0])], capture_output=True,
-                         text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        [wandb, "leet", "inspect", "--summary", "--json", str(runs[0])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     summary = json.loads(out)
     text = json.dumps(summary)
     for name in ("val/acc", "test/acc", "step/loss", "step/lr", "step/grad_norm", "status"):
@@ -86,22 +97,36 @@ def test_wandb_offline_run_holds_the_logged_metrics(make_cfg, monkeypatch):
 
 
 def test_keskar_c1_runs_on_a_cifar10_subset(make_cfg):
-    record = train(make_cfg("data=cifar10", "model=keskar_c1", "data.subset=500", "data.val_size=100",
-                            "trainer.max_epochs=1", "optimizer=adam", "data.eval_batch_size=500"))
+    record = train(
+        make_cfg(
+            "data=cifar10",
+            "model=keskar_c1",
+            "data.subset=500",
+            "data.val_size=100",
+            "trainer.max_epochs=1",
+            "optimizer=adam",
+            "data.eval_batch_size=500",
+        )
+    )
     assert record["status"] == "ok" and record["updates"] == 4 and 0 <= record["metrics"]["test_acc"] <= 1
 
 
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "optfactors"
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env})
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **env}
+    )
 
 
 def test_help_lists_the_config_groups():
     out = _cli("--help").stdout
-    for line in ("optimizer: adagrad, adam, adamw, momentum, nesterov, rmsprop, sgd",
-                 "scheduler: constant, cosine, exponential, inverse_sqrt, step, warmup_cosine",
-                 "model: keskar_c1, keskar_c2, keskar_f1, lenet5, mlp", "data: cifar10, mnist", "loss: cross_entropy, mse"):
+    for line in (
+        "optimizer: adagrad, adam, adamw, momentum, nesterov, rmsprop, sgd",
+        "scheduler: constant, cosine, exponential, inverse_sqrt, step, warmup_cosine",
+        "model: keskar_c1, keskar_c2, keskar_f1, lenet5, mlp",
+        "data: cifar10, mnist",
+        "loss: cross_entropy, mse",
+    ):
         assert line in out
 
 
@@ -109,5 +134,7 @@ def test_cli_bad_value_is_one_line_and_exit_code_2(tmp_path):
     result = _cli("data.batch_size=0", f"paths.results={tmp_path}", f"hydra.run.dir={tmp_path}/out")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "optfactors: config error: data.batch_size=0: an integer from 1 to 55000 (the number of training samples)")
+        "optfactors: config error: data.batch_size=0: "
+        "an integer from 1 to 55000 (the number of training samples)"
+    )
     assert not list(tmp_path.glob("*/runs/*.json"))

@@ -32,8 +32,9 @@ class DivergenceGuard(pl.Callback):
     The decision is agreed between processes, so under DDP every rank stops at the same update.
     """
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         finite = trainer.strategy.reduce_boolean_decision(bool(torch.isfinite(loss)), all=True)
         if not finite:
@@ -56,13 +57,15 @@ class UpdateTimer(pl.Callback):
         synchronize(pl_module.device)
         self._t_epoch = self._t_last = time.perf_counter()
 
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
-                             batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         synchronize(pl_module.device)
         self._t_update = time.perf_counter()
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         synchronize(pl_module.device)
         self._t_last = time.perf_counter()
         self.update_times.append(self._t_last - self._t_update)
@@ -71,7 +74,7 @@ class UpdateTimer(pl.Callback):
         self.epoch_times.append(self._t_last - self._t_epoch)
 
     def median_update_time(self, skip_first: int) -> float | None:
-        """Median time per update, leaving out the first ``skip_first`` (warm-up) updates when there are more."""
+        """Median time per update without the first ``skip_first`` (warm-up) updates, if there are more."""
         times = self.update_times[skip_first:] if len(self.update_times) > skip_first else self.update_times
         return statistics.median(times) if times else None
 
@@ -86,8 +89,13 @@ class EpochHistory(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         row: dict[str, float] = {"epoch": trainer.current_epoch, "updates": trainer.global_step}
-        row.update({k.replace("/", "_"): float(v) for k, v in trainer.callback_metrics.items()
-                    if k.startswith(("train/", "val/"))})
+        row.update(
+            {
+                k.replace("/", "_"): float(v)
+                for k, v in trainer.callback_metrics.items()
+                if k.startswith(("train/", "val/"))
+            }
+        )
         row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
         if self.timer.epoch_times:
             row["epoch_time_s"] = self.timer.epoch_times[-1]

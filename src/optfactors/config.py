@@ -1,4 +1,4 @@
-"""Validation of a resolved run config: every bad value is one ConfigError naming key, value and what is allowed.
+"""Validation of a resolved run config: each bad value is one ConfigError (key, value, what is allowed).
 
 Hydra already rejects unknown config-group options (listing the known ones) and, in struct mode, typo'd
 keys; this module checks the values. It runs before any data is loaded or model built.
@@ -61,22 +61,42 @@ def validate(config: dict[str, Any]) -> None:
     _require(data["name"] in DATASETS, "data.name", data["name"], f"one of {', '.join(DATASETS)}")
     n_train_split = DATASETS[data["name"]][1]
     val_size = data["val_size"]
-    _require(_is_int(val_size) and 0 <= val_size < n_train_split, "data.val_size", val_size,
-             f"an integer from 0 to {n_train_split - 1}")
+    _require(
+        _is_int(val_size) and 0 <= val_size < n_train_split,
+        "data.val_size",
+        val_size,
+        f"an integer from 0 to {n_train_split - 1}",
+    )
     subset = data.get("subset")
     available = n_train_split - val_size
-    _require(subset is None or (_is_int(subset) and 1 <= subset <= available), "data.subset", subset,
-             f"null or an integer from 1 to {available} (the {data['name']} training samples left after "
-             f"data.val_size={val_size})")
+    _require(
+        subset is None or (_is_int(subset) and 1 <= subset <= available),
+        "data.subset",
+        subset,
+        f"null or an integer from 1 to {available} (the {data['name']} training samples left after "
+        f"data.val_size={val_size})",
+    )
     n = train_size(data)
     batch = data["batch_size"]
-    _require(_is_int(batch) and 1 <= batch <= n, "data.batch_size", batch,
-             f"an integer from 1 to {n} (the number of training samples)")
-    _require(_is_int(data["eval_batch_size"]) and data["eval_batch_size"] >= 1, "data.eval_batch_size",
-             data["eval_batch_size"], "a positive integer")
+    _require(
+        _is_int(batch) and 1 <= batch <= n,
+        "data.batch_size",
+        batch,
+        f"an integer from 1 to {n} (the number of training samples)",
+    )
+    _require(
+        _is_int(data["eval_batch_size"]) and data["eval_batch_size"] >= 1,
+        "data.eval_batch_size",
+        data["eval_batch_size"],
+        "a positive integer",
+    )
     nproc = processes(trainer)
-    _require(nproc is None or batch % nproc == 0, "data.batch_size", batch,
-             f"the global batch must be divisible by the {nproc} training processes (devices x num_nodes)")
+    _require(
+        nproc is None or batch % nproc == 0,
+        "data.batch_size",
+        batch,
+        f"the global batch must be divisible by the {nproc} training processes (devices x num_nodes)",
+    )
 
     optimizer = config["optimizer"]
     lr = optimizer.get("lr")
@@ -86,10 +106,18 @@ def validate(config: dict[str, Any]) -> None:
         _require(_is_number(m) and 0 <= m < 1, "optimizer.momentum", m, "a number in [0, 1)")
 
     epochs, max_steps = trainer.get("max_epochs"), trainer.get("max_steps", -1)
-    _require(_is_int(max_steps) and (max_steps == -1 or max_steps >= 1), "trainer.max_steps", max_steps,
-             "-1 (no limit) or a positive integer")
-    _require(_is_int(epochs) and (epochs >= 1 or (epochs == -1 and max_steps >= 1)), "trainer.max_epochs", epochs,
-             "a positive integer (or -1 with trainer.max_steps set)")
+    _require(
+        _is_int(max_steps) and (max_steps == -1 or max_steps >= 1),
+        "trainer.max_steps",
+        max_steps,
+        "-1 (no limit) or a positive integer",
+    )
+    _require(
+        _is_int(epochs) and (epochs >= 1 or (epochs == -1 and max_steps >= 1)),
+        "trainer.max_epochs",
+        epochs,
+        "a positive integer (or -1 with trainer.max_steps set)",
+    )
     interval = config["scheduler"]["interval"]
     _require(interval in ("step", "epoch"), "scheduler.interval", interval, "'step' or 'epoch'")
     total = epochs if interval == "epoch" else updates_per_epoch(data) * epochs
@@ -97,5 +125,9 @@ def validate(config: dict[str, Any]) -> None:
         total = max_steps if epochs == -1 else min(total, max_steps)
     warmup = config["scheduler"]["schedule"].get("warmup_steps")
     if warmup is not None:
-        _require(_is_int(warmup) and 1 <= warmup <= total, "scheduler.schedule.warmup_steps", warmup,
-                 f"an integer from 1 to {total}, the {interval}s of the whole run")
+        _require(
+            _is_int(warmup) and 1 <= warmup <= total,
+            "scheduler.schedule.warmup_steps",
+            warmup,
+            f"an integer from 1 to {total}, the {interval}s of the whole run",
+        )

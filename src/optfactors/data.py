@@ -42,8 +42,10 @@ def load_arrays(name: str, root: str | os.PathLike) -> dict[str, np.ndarray]:
         with np.load(path) as npz:
             arrays = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test")}
     except Exception as err:  # zip, pickle and key errors all mean the same thing here
-        raise DataError(f"{path} is not a valid {name} archive ({type(err).__name__}: {err}); "
-                        f"delete it and rerun to download it again") from err
+        raise DataError(
+            f"{path} is not a valid {name} archive ({type(err).__name__}: {err}); "
+            f"delete it and rerun to download it again"
+        ) from err
     _check_arrays(name, path, arrays)
     return arrays
 
@@ -53,7 +55,9 @@ def _check_arrays(name: str, path: Path, arrays: dict[str, np.ndarray]) -> None:
     for split, n in (("train", n_train), ("test", n_test)):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.shape != (n, *image_shape) or x.dtype != np.uint8:
-            raise DataError(f"{path}: x_{split} is {x.dtype}{list(x.shape)}, expected uint8{[n, *image_shape]}")
+            raise DataError(
+                f"{path}: x_{split} is {x.dtype}{list(x.shape)}, expected uint8{[n, *image_shape]}"
+            )
         if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
             raise DataError(f"{path}: y_{split} is {y.dtype}{list(y.shape)}, expected integer[{n}]")
         if y.min() < 0 or y.max() >= NUM_CLASSES:
@@ -68,7 +72,9 @@ def _download_to_npz(name: str, path: Path) -> None:
     log.info("%s not found: downloading %s with torchvision into %s", path, name, path.parent)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        splits = {split: cls(str(path.parent), train=split == "train", download=True) for split in ("train", "test")}
+        splits = {
+            split: cls(str(path.parent), train=split == "train", download=True) for split in ("train", "test")
+        }
     except Exception as err:
         raise DataError(
             f"{name}: no file {path} (DATA_DIR={os.environ.get('DATA_DIR', '<unset>')}) and the download "
@@ -84,14 +90,20 @@ def _download_to_npz(name: str, path: Path) -> None:
     os.replace(tmp.name, path)
 
 
-def balanced_indices(labels: np.ndarray, n: int, rng: np.random.Generator, exclude: np.ndarray | None = None,
-                     ) -> np.ndarray:
+def balanced_indices(
+    labels: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    exclude: np.ndarray | None = None,
+) -> np.ndarray:
     """``n`` indices, as equal per class as possible (earlier classes get the remainder), chosen at random.
 
     Indices in ``exclude`` are never chosen. Raises ValueError if a class has too few samples.
     """
     classes = np.unique(labels)
-    candidates = np.setdiff1d(np.arange(len(labels)), exclude) if exclude is not None else np.arange(len(labels))
+    candidates = (
+        np.setdiff1d(np.arange(len(labels)), exclude) if exclude is not None else np.arange(len(labels))
+    )
     order = rng.permutation(candidates)
     quota = np.full(len(classes), n // len(classes))
     quota[: n % len(classes)] += 1
@@ -136,10 +148,21 @@ class BatchLoader:
     are processes, so that every process takes the same number of steps).
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, mean: Sequence[float],
-                 std: Sequence[float], shuffle: bool = False, drop_last: bool = False, seed: int = 0,
-                 augment: bool = False, rank: int = 0, world_size: int = 1,
-                 epoch_fn: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int = 0,
+        augment: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+        epoch_fn: Callable[[], int] | None = None,
+    ) -> None:
         if not 1 <= batch_size <= len(x):
             raise ValueError(f"batch_size must be in 1..{len(x)} (the number of samples), got {batch_size}")
         if batch_size % world_size:
@@ -190,10 +213,24 @@ class ArrayDataModule(pl.LightningDataModule):
     ``name``, ``input_shape`` and friends can be read back); ``setup`` loads the data.
     """
 
-    def __init__(self, name: str, root: str, input_shape: Sequence[int], num_classes: int,
-                 mean: Sequence[float], std: Sequence[float], batch_size: int, eval_batch_size: int = 1000,
-                 subset: int | None = None, val_size: int = 5000, split_seed: int = 0,
-                 drop_last: bool = False, eval_train: bool = True, augment: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self,
+        name: str,
+        root: str,
+        input_shape: Sequence[int],
+        num_classes: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        batch_size: int,
+        eval_batch_size: int = 1000,
+        subset: int | None = None,
+        val_size: int = 5000,
+        split_seed: int = 0,
+        drop_last: bool = False,
+        eval_train: bool = True,
+        augment: bool = False,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         self.name, self.root = name, root
         self.input_shape, self.num_classes = tuple(input_shape), num_classes
@@ -213,17 +250,30 @@ class ArrayDataModule(pl.LightningDataModule):
             self.splits[split] = (to_image_tensor(x).to(device), torch.from_numpy(y).long().to(device))
         shape = tuple(self.splits["train"][0].shape[1:])
         if shape != self.input_shape:
-            raise DataError(f"data.input_shape is {list(self.input_shape)} but {self.name} images are {list(shape)}")
+            raise DataError(
+                f"data.input_shape is {list(self.input_shape)} but {self.name} images are {list(shape)}"
+            )
 
     def _loader(self, split: str, train: bool) -> BatchLoader:
         x, y = self.splits[split]
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         if train:
             epoch_fn = (lambda: self.trainer.current_epoch) if self.trainer is not None else None
-            return BatchLoader(x, y, self.batch_size, self.mean, self.std, shuffle=True, drop_last=self.drop_last,
-                               seed=self.seed, augment=self.augment, rank=rank, world_size=world,
-                               epoch_fn=epoch_fn)
-        # Evaluation: each process takes a contiguous share of the split; metrics are reduced across processes.
+            return BatchLoader(
+                x,
+                y,
+                self.batch_size,
+                self.mean,
+                self.std,
+                shuffle=True,
+                drop_last=self.drop_last,
+                seed=self.seed,
+                augment=self.augment,
+                rank=rank,
+                world_size=world,
+                epoch_fn=epoch_fn,
+            )
+        # Evaluation: each process takes a contiguous share of the split; metrics are reduced across them.
         x, y = torch.tensor_split(x, world)[rank], torch.tensor_split(y, world)[rank]
         return BatchLoader(x, y, min(self.eval_batch_size, len(x)), self.mean, self.std)
 
@@ -235,11 +285,17 @@ class ArrayDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> list[BatchLoader]:
         """The test set, then (as dataloader 1, with ``eval_train``) the training set in eval mode."""
-        return [self._loader("test", train=False)] + ([self._loader("train", train=False)] if self.eval_train else [])
+        return [self._loader("test", train=False)] + (
+            [self._loader("train", train=False)] if self.eval_train else []
+        )
 
 
-def split_indices(arrays: dict[str, np.ndarray], subset: int | None, val_size: int, split_seed: int,
-                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def split_indices(
+    arrays: dict[str, np.ndarray],
+    subset: int | None,
+    val_size: int,
+    split_seed: int,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Split into train (optionally a subset), val (held out from train) and test arrays."""
     x, y = arrays["x_train"], arrays["y_train"]
     rng = np.random.default_rng(split_seed)

@@ -31,14 +31,23 @@ def wandb_mode(configured: str) -> str:
     return "online" if found and found[2] else "offline"
 
 
-def build_loggers(logger_cfg: dict[str, Any], save_dir: str, name: str, group: str, tags: list[str],
-                  config: dict[str, Any]) -> list[Logger]:
+def build_loggers(
+    logger_cfg: dict[str, Any], save_dir: str, name: str, group: str, tags: list[str], config: dict[str, Any]
+) -> list[Logger]:
     """CSV logger in ``save_dir``, plus a W&B run named ``name`` in ``group`` unless W&B is off."""
     loggers: list[Logger] = [CSVLogger(save_dir, name="csv", version="")]
     wandb_cfg = logger_cfg.get("wandb")
     if wandb_cfg and wandb_mode(wandb_cfg["mode"]) != "disabled":
-        loggers.append(WandbLogger(name=name, save_dir=save_dir, project=wandb_cfg["project"],
-                                   entity=wandb_cfg.get("entity"), group=group,
-                                   tags=[*tags, *wandb_cfg.get("tags", [])], config=config,
-                                   mode=wandb_mode(wandb_cfg["mode"])))
+        loggers.append(
+            WandbLogger(
+                name=name,
+                save_dir=save_dir,
+                project=wandb_cfg["project"],
+                entity=wandb_cfg.get("entity"),
+                group=group,
+                tags=[*tags, *wandb_cfg.get("tags", [])],
+                config=config,
+                mode=wandb_mode(wandb_cfg["mode"]),
+            )
+        )
     return loggers

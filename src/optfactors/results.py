@@ -15,8 +15,19 @@ import pandas as pd
 
 from optfactors.record import STATUSES
 
-RUN_FIELDS = ("run_key", "experiment", "status", "error", "epochs", "updates", "time_per_update_s",
-              "wall_time_s", "device", "processes", "git_commit")
+RUN_FIELDS = (
+    "run_key",
+    "experiment",
+    "status",
+    "error",
+    "epochs",
+    "updates",
+    "time_per_update_s",
+    "wall_time_s",
+    "device",
+    "processes",
+    "git_commit",
+)
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -61,6 +72,22 @@ def collect(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.
     return runs, curves
 
 
+def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """An experiment's ``runs.csv`` and ``curves.csv``, or None if either is missing.
+
+    ``curves.csv`` is empty (no columns) when no run finished an epoch; it then loads as an empty table.
+    """
+    exp_dir = Path(results_dir) / experiment
+    runs_csv, curves_csv = exp_dir / "runs.csv", exp_dir / "curves.csv"
+    if not (runs_csv.is_file() and curves_csv.is_file()):
+        return None
+    try:
+        curves = pd.read_csv(curves_csv)
+    except pd.errors.EmptyDataError:
+        curves = pd.DataFrame(columns=["run_key", "epoch"])
+    return pd.read_csv(runs_csv), curves
+
+
 def main(argv: list[str] | None = None) -> None:
     """Collect one experiment's records and print how many runs ended in each status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -70,8 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     runs, curves = collect(args.results, args.experiment)
     counts = runs["status"].value_counts()
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
-    print(f"{args.experiment}: {len(runs)} runs ({summary}) -> {Path(args.results) / args.experiment}/runs.csv, "
-          f"{len(curves)} curve rows -> curves.csv")
+    print(f"{args.experiment}: {len(runs)} runs ({summary}), {len(curves)} epoch rows")
+    print(f"  -> {Path(args.results, args.experiment)}/runs.csv, curves.csv")
 
 
 if __name__ == "__main__":

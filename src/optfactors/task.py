@@ -26,8 +26,14 @@ class Classifier(pl.LightningModule):
     Test dataloader 0 is the test set, dataloader 1 (if any) the training set in eval mode.
     """
 
-    def __init__(self, model: nn.Module, loss: nn.Module, optimizer: OptimizerFactory,
-                 schedule: ScheduleFactory | None = None, schedule_interval: str = "step") -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: nn.Module,
+        optimizer: OptimizerFactory,
+        schedule: ScheduleFactory | None = None,
+        schedule_interval: str = "step",
+    ) -> None:
         super().__init__()
         if schedule_interval not in ("step", "epoch"):
             raise ValueError(f"schedule interval must be 'step' or 'epoch', got {schedule_interval!r}")
@@ -35,8 +41,9 @@ class Classifier(pl.LightningModule):
         self.optimizer_factory, self.schedule_factory = optimizer, schedule
         self.schedule_interval = schedule_interval
         # nan_strategy="disable": a diverged loss must show as NaN, not be silently dropped.
-        self.means = nn.ModuleDict({f"{split}_{m}": MeanMetric(nan_strategy="disable")
-                                    for split in SPLITS for m in ("loss", "acc")})
+        self.means = nn.ModuleDict(
+            {f"{split}_{m}": MeanMetric(nan_strategy="disable") for split in SPLITS for m in ("loss", "acc")}
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -50,8 +57,14 @@ class Classifier(pl.LightningModule):
         for name, value in (("loss", loss.detach()), ("acc", correct)):
             metric = self.means[f"{split}_{name}"]
             metric.update(value, weight=n)
-            self.log(f"{split}/{name}", metric, on_step=False, on_epoch=True, batch_size=n,
-                     add_dataloader_idx=False)
+            self.log(
+                f"{split}/{name}",
+                metric,
+                on_step=False,
+                on_epoch=True,
+                batch_size=n,
+                add_dataloader_idx=False,
+            )
         return loss
 
     def _should_log_step(self) -> bool:
@@ -62,7 +75,9 @@ class Classifier(pl.LightningModule):
         loss = self._loss_and_log(batch, "train")
         if self._should_log_step():
             self.log("step/loss", loss.detach(), on_step=True, on_epoch=False)
-            self.log("step/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False)
+            self.log(
+                "step/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False
+            )
         return loss
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
@@ -73,13 +88,22 @@ class Classifier(pl.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._loss_and_log(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
+    def test_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
         self._loss_and_log(batch, ("test", "train_eval")[dataloader_idx])
 
     def configure_optimizers(self) -> dict:
         optimizer = self.optimizer_factory(self.parameters())
         if self.schedule_factory is None:
             return {"optimizer": optimizer}
-        steps = self.trainer.estimated_stepping_batches if self.schedule_interval == "step" else self.trainer.max_epochs
+        steps = (
+            self.trainer.estimated_stepping_batches
+            if self.schedule_interval == "step"
+            else self.trainer.max_epochs
+        )
         schedule = self.schedule_factory(optimizer, total_steps=int(steps))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": self.schedule_interval}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": schedule, "interval": self.schedule_interval},
+        }

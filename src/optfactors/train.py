@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 import sys
@@ -24,7 +25,14 @@ from omegaconf import DictConfig
 from optfactors.callbacks import Diverged, DivergenceGuard, EpochHistory, UpdateTimer
 from optfactors.config import ConfigError, validate
 from optfactors.loggers import build_loggers
-from optfactors.record import git_commit, read_record, record_path, resolved_config, run_key, write_json_atomic
+from optfactors.record import (
+    git_commit,
+    read_record,
+    record_path,
+    resolved_config,
+    run_key,
+    write_json_atomic,
+)
 from optfactors.task import Classifier
 
 log = logging.getLogger("optfactors")
@@ -39,20 +47,29 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     return f"{cpu} ({torch.get_num_threads()} threads)"
 
 
 def _final_metrics(trainer: pl.Trainer, history: EpochHistory) -> dict[str, float]:
     """Last epoch's train (running mean over the epoch) and val metrics, then test and train_eval."""
-    metrics = {k: v for k, v in (history.rows[-1] if history.rows else {}).items()
-               if k.startswith(("train_", "val_"))}
-    metrics.update({k.replace("/", "_"): float(v) for k, v in trainer.callback_metrics.items()
-                    if k.startswith(("test/", "train_eval/"))})
+    metrics = {
+        k: v
+        for k, v in (history.rows[-1] if history.rows else {}).items()
+        if k.startswith(("train_", "val_"))
+    }
+    metrics.update(
+        {
+            k.replace("/", "_"): float(v)
+            for k, v in trainer.callback_metrics.items()
+            if k.startswith(("test/", "train_eval/"))
+        }
+    )
     return metrics
 
 
@@ -69,17 +86,29 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     start = time.perf_counter()
     pl.seed_everything(cfg.seed, verbose=False)
     datamodule = instantiate(cfg.data, seed=cfg.seed, _convert_="all")
-    task = Classifier(instantiate(cfg.model), instantiate(cfg.loss), instantiate(cfg.optimizer),
-                      instantiate(cfg.scheduler.schedule), cfg.scheduler.interval)
+    task = Classifier(
+        instantiate(cfg.model),
+        instantiate(cfg.loss),
+        instantiate(cfg.optimizer),
+        instantiate(cfg.scheduler.schedule),
+        cfg.scheduler.interval,
+    )
     timer = UpdateTimer()
     history = EpochHistory(timer)
     callbacks: list[pl.Callback] = [timer, history, DivergenceGuard()]
     if cfg.trainer.enable_progress_bar:
         callbacks.append(RichProgressBar())
-    loggers = build_loggers(config["logger"], cfg.paths.output, name=key, group=cfg.experiment_name,
-                            tags=[cfg.profile.name, cfg.data.name], config=config)
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers,
-                                      default_root_dir=cfg.paths.output)
+    loggers = build_loggers(
+        config["logger"],
+        cfg.paths.output,
+        name=key,
+        group=cfg.experiment_name,
+        tags=[cfg.profile.name, cfg.data.name],
+        config=config,
+    )
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers, default_root_dir=cfg.paths.output
+    )
     status, error, diverged_at = "ok", None, None
     try:
         trainer.fit(task, datamodule=datamodule)
@@ -106,8 +135,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "wall_time_s": time.perf_counter() - start,
             "device": device_name(trainer.strategy.root_device),
             "processes": trainer.world_size,
-            "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                         "lightning": lightning.__version__},
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "lightning": lightning.__version__,
+            },
             "git_commit": git_commit(),
             "output_dir": cfg.paths.output,
             "choices": _group_choices(),
@@ -125,11 +157,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _group_choices() -> dict[str, str]:
-    """The config-group options this run was composed from (e.g. optimizer: momentum), if Hydra composed it."""
+    """The config-group options the run was composed from (e.g. optimizer: momentum), if Hydra did."""
     if not HydraConfig.initialized():
         return {}
-    return {k: v for k, v in HydraConfig.get().runtime.choices.items()
-            if v and not k.startswith("hydra") and "/" not in k}
+    return {
+        k: v
+        for k, v in HydraConfig.get().runtime.choices.items()
+        if v and not k.startswith("hydra") and "/" not in k
+    }
 
 
 def _finish_wandb() -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from optfactors.figures.style import use_style
+from optfactors.results import load_tables
 
 FigureFn = Callable[[pd.DataFrame, pd.DataFrame], Figure]
 
@@ -49,22 +50,6 @@ def register_figure(name: str, experiment: str) -> Callable[[FigureFn], FigureFn
     return decorator
 
 
-def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """An experiment's ``runs.csv`` and ``curves.csv``, or None if either is missing.
-
-    ``curves.csv`` is empty (no columns) when no run finished an epoch; it then loads as an empty table.
-    """
-    exp_dir = Path(results_dir) / experiment
-    runs_csv, curves_csv = exp_dir / "runs.csv", exp_dir / "curves.csv"
-    if not (runs_csv.is_file() and curves_csv.is_file()):
-        return None
-    try:
-        curves = pd.read_csv(curves_csv)
-    except pd.errors.EmptyDataError:
-        curves = pd.DataFrame(columns=["run_key", "epoch"])
-    return pd.read_csv(runs_csv), curves
-
-
 def draw_all(results_dir: str | Path) -> list[Path]:
     """Draw every registered figure whose experiment has tables; return the files written."""
     out_dir = Path(results_dir) / "figures"
@@ -72,8 +57,10 @@ def draw_all(results_dir: str | Path) -> list[Path]:
     for spec in FIGURES.values():
         tables = load_tables(results_dir, spec.experiment)
         if tables is None:
-            print(f"skip {spec.name}: no tables for experiment {spec.experiment!r} in {results_dir} "
-                  f"(make sweep EXP={spec.experiment})")
+            print(
+                f"skip {spec.name}: no tables for experiment {spec.experiment!r} in {results_dir} "
+                f"(make sweep EXP={spec.experiment})"
+            )
             continue
         out_dir.mkdir(parents=True, exist_ok=True)
         with use_style():

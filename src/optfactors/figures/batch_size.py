@@ -41,15 +41,16 @@ def _plot_curves(ax: Axes, ok: pd.DataFrame, curves: pd.DataFrame) -> None:
     per_run = curves.merge(ok[["run_key", BATCH]], on="run_key")
     updates = ok.groupby(BATCH)["updates"].mean()
     for batch, group in per_run.groupby(BATCH):
-        acc = group.assign(val_acc=100 * group["val_acc"]).groupby("epoch")["val_acc"].agg(["mean", "min", "max"])
+        acc = (100 * group["val_acc"]).groupby(group["epoch"]).agg(["mean", "min", "max"])
         epochs = acc.index + 1  # curves count epochs from 0; plot epochs completed
         color = batch_size_color(int(batch))
-        ax.plot(epochs, acc["mean"], marker="o", color=color, label=f"{int(batch):,} ({updates[batch]:,.0f} updates)")
+        label = f"{int(batch):,} ({updates[batch]:,.0f} updates)"
+        ax.plot(epochs, acc["mean"], marker="o", color=color, label=label)
         ax.fill_between(epochs, acc["min"], acc["max"], color=color, alpha=0.2, linewidth=0)
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
     ax.set_title("(a) during training", loc="left")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(title="batch size", loc="lower right")
+    ax.legend(title="batch size", loc="best")
 
 
 def _plot_final(ax: Axes, ok: pd.DataFrame) -> None:
@@ -64,19 +65,41 @@ def _plot_final(ax: Axes, ok: pd.DataFrame) -> None:
         for x, batch in enumerate(batches):
             m, s = mean.loc[batch, metric], std.loc[batch, metric]
             color = batch_size_color(batch)
-            ax.bar(x + offset, m, width, yerr=s, hatch=hatch, edgecolor=color, linewidth=1, ecolor="0.2",
-                   facecolor=(*color[:3], 0.35) if hatch else color)
-            ax.annotate(f"{m:.1f}", (x + offset, m + s), xytext=(0, 2), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=FOOTNOTE_SIZE)
+            ax.bar(
+                x + offset,
+                m,
+                width,
+                yerr=s,
+                hatch=hatch,
+                edgecolor=color,
+                linewidth=1,
+                ecolor="0.2",
+                facecolor=(*color[:3], 0.35) if hatch else color,
+            )
+            ax.annotate(
+                f"{m:.1f}",
+                (x + offset, m + s),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=FOOTNOTE_SIZE,
+            )
     low, high = (mean - std).min().min(), (mean + std).max().max()
     span = max(high - low, 1.0)
-    ax.set_ylim(max(0.0, 5 * math.floor((low - span) / 5)), min(100.0, high + 0.35 * span))
+    bottom, top = max(0.0, 5 * math.floor((low - span) / 5)), max(high, 100.0)
+    ax.set_ylim(bottom, top + 0.3 * (top - bottom))  # headroom above 100 % for the legend, without ticks
+    ticks = MaxNLocator(nbins=5, steps=[1, 2, 5, 10]).tick_values(bottom, top)
+    ax.set_yticks([t for t in ticks if bottom <= t <= top])
+    ax.spines["left"].set_bounds(bottom, top)
     ax.set_xticks(range(len(batches)), [f"{b:,}" for b in batches])
     ax.set(xlabel="batch size", ylabel="final accuracy (%)")
     ax.set_title("(b) after training", loc="left")
     ax.grid(axis="x", visible=False)
-    handles = [Patch(facecolor="0.5" if hatch is None else (0.5, 0.5, 0.5, 0.35), edgecolor="0.5", hatch=hatch,
-                     label=label) for _, label, hatch in FINAL_METRICS]
+    handles = [
+        Patch(facecolor=(0.5, 0.5, 0.5, 0.35 if hatch else 1.0), edgecolor="0.5", hatch=hatch, label=label)
+        for _, label, hatch in FINAL_METRICS
+    ]
     ax.legend(handles=handles, loc="upper right", ncols=2)
 
 
@@ -106,11 +129,13 @@ def _footnote(fig: Figure, runs: pd.DataFrame, ok: pd.DataFrame) -> None:
     if not ok.empty:
         counts = ok.groupby(BATCH).size()
         n = f"{counts.min()}" if counts.min() == counts.max() else f"{counts.min()}-{counts.max()}"
-        notes.append(f"Mean over {n} seed(s) per batch size; band: min-max over seeds; "
-                     "error bars: ±1 std over seeds.")
+        seeds = "seed" if n == "1" else "seeds"
+        notes.append(
+            f"Mean over {n} {seeds} per batch size; band: min-max over seeds; error bars: ±1 std over seeds."
+        )
     excluded = runs.loc[runs["status"] != "ok", "status"].value_counts()
     if not excluded.empty:
         parts = ", ".join(f"{count} {status}" for status, count in excluded.items())
         notes.append(f"Excluded from all means: {parts} run(s).")
-    fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
-    fig.text(0.0, 0.0, " ".join(notes), ha="left", va="bottom", fontsize=FOOTNOTE_SIZE, color="0.35")
+    # A figure-level x label is the one bottom text constrained layout makes room for.
+    fig.supxlabel("\n".join(notes), x=0.0, ha="left", fontsize=FOOTNOTE_SIZE, color="0.35")

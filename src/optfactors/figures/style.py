@@ -8,13 +8,18 @@ from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.style
+import numpy as np
+from matplotlib.colors import LinearSegmentedColormap
 
 STYLE_FILE = Path(__file__).with_name("optfactors.mplstyle")
 
 #: log2 of the largest batch size on the colour scale; larger ones get its colour.
 MAX_LOG2_BATCH = 16
-#: Part of viridis used: its last tenth is pale yellow, hard to see on white.
-_VIRIDIS_RANGE = (0.0, 0.9)
+#: Viridis without its last tenth (pale yellow, hard to see on white), interpolated finely enough that
+#: close batch sizes (250 and 256) still get distinct colours.
+BATCH_CMAP = LinearSegmentedColormap.from_list(
+    "optfactors_batch", mpl.colormaps["viridis"](np.linspace(0.0, 0.9, 256)), N=4096
+)
 
 #: Okabe-Ito colours (colour-blind safe); SGD, the baseline, is black, the momentum family blue.
 OPTIMIZER_COLORS = {
@@ -56,9 +61,7 @@ def batch_size_color(batch_size: int) -> tuple[float, float, float, float]:
     """The RGBA colour of a batch size: log2(b) over 0..16 on viridis, dark = small, green-yellow = large."""
     if batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {batch_size}")
-    fraction = min(math.log2(batch_size), MAX_LOG2_BATCH) / MAX_LOG2_BATCH
-    low, high = _VIRIDIS_RANGE
-    return mpl.colormaps["viridis"](low + fraction * (high - low))
+    return BATCH_CMAP(min(math.log2(batch_size), MAX_LOG2_BATCH) / MAX_LOG2_BATCH)
 
 
 def optimizer_color(name: str) -> str:

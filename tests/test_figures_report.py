@@ -1,0 +1,170 @@
+"""Figures, colours, claims and REPORT.md, on small synthetic tables (no training, no real results)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from optfactors.claims import CLAIMS, Claim, ClaimResult
+from optfactors.figures import FIGURES, FigureSpec, draw_all
+from optfactors.figures.style import FALLBACK_COLOR, OPTIMIZER_COLORS, batch_size_color, optimizer_color
+from optfactors.report import write_report
+from optfactors.results import load_tables
+
+CLAIM = CLAIMS["default_small_batch_better"].fn
+FIGURE = FIGURES["default_batch_size"].fn
+
+
+def tables(
+    test_acc: dict[int, list[float]], statuses: dict[tuple[int, int], str] | None = None, epochs: int = 3
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tables of a batch-size study: ``test_acc[batch][seed]``; ``statuses[(batch, seed)]`` overrides ok."""
+    statuses = statuses or {}
+    runs, curves = [], []
+    for batch, accs in test_acc.items():
+        for seed, acc in enumerate(accs):
+            key = f"b{batch}s{seed}"
+            runs.append(
+                {
+                    "run_key": key,
+                    "experiment": "default",
+                    "status": statuses.get((batch, seed), "ok"),
+                    "data.batch_size": batch,
+                    "seed": seed,
+                    "test_acc": acc,
+                    "train_eval_acc": acc + 0.01,
+                    "updates": epochs * 60000 // batch,
+                    "time_per_epoch_s": 1.5,
+                    "trainer.max_epochs": epochs,
+                    "choice.data": "mnist",
+                    "choice.model": "mlp",
+                    "choice.optimizer": "sgd",
+                }
+            )
+            curves += [
+                {
+                    "run_key": key,
+                    "epoch": e,
+                    "updates": (e + 1) * 60000 // batch,
+                    "val_acc": acc * (e + 1) / epochs,
+                    "train_acc": acc,
+                }
+                for e in range(epochs)
+            ]
+    return pd.DataFrame(runs), pd.DataFrame(curves)
+
+
+def write_tables(results_dir: Path, experiment: str, runs: pd.DataFrame, curves: pd.DataFrame) -> None:
+    (results_dir / experiment).mkdir(parents=True)
+    runs.to_csv(results_dir / experiment / "runs.csv", index=False)
+    curves.to_csv(results_dir / experiment / "curves.csv", index=False)
+
+
+SMALL_BETTER = {32: [0.980, 0.978], 4096: [0.910, 0.915]}
+SMALL_WORSE = {32: [0.900, 0.905], 4096: [0.950, 0.948]}
+
+
+def test_draw_all_writes_png_and_pdf_and_skips_experiments_without_tables(tmp_path, monkeypatch, capsys):
+    write_tables(tmp_path, "default", *tables(SMALL_BETTER))
+    monkeypatch.setitem(FIGURES, "not_run_figure", FigureSpec("not_run_figure", "not_run", FIGURE))
+    written = draw_all(tmp_path)
+    figures = tmp_path / "figures"
+    assert set(written) == {figures / "default_batch_size.png", figures / "default_batch_size.pdf"}
+    assert (figures / "default_batch_size.png").read_bytes().startswith(b"\x89PNG")
+    assert (figures / "default_batch_size.pdf").read_bytes().startswith(b"%PDF")
+    assert not list(figures.glob("not_run_figure.*"))
+    assert "skip not_run_figure" in capsys.readouterr().out
+
+
+def test_figure_title_comes_from_the_data():
+    fig = FIGURE(*tables(SMALL_BETTER))
+    title = "Same 3 epochs: batch 32 beats batch 4,096 on test accuracy (MNIST, MLP, SGD)"
+    assert fig._suptitle.get_text() == title
+    fig = FIGURE(*tables(SMALL_WORSE))
+    assert "batch 32 does not beat batch 4,096" in fig._suptitle.get_text()
+
+
+def test_figure_excludes_non_ok_runs_and_says_so():
+    runs, curves = tables(
+        {32: [0.98, 0.98, 0.10], 4096: [0.91, 0.91, 0.91]}, {(32, 2): "diverged", (4096, 2): "failed"}
+    )
+    fig = FIGURE(runs, curves)
+    bar_labels = {t.get_text() for t in fig.axes[1].texts}
+    assert {"98.0", "91.0"} <= bar_labels  # test-accuracy means without the diverged run's 10 %
+    footnote = " ".join(t.get_text() for t in fig.texts)
+    assert "1 diverged" in footnote and "1 failed" in footnote
+
+
+def test_figure_without_ok_runs_still_draws(tmp_path):
+    runs, _ = tables(SMALL_BETTER, {(b, s): "failed" for b in SMALL_BETTER for s in (0, 1)})
+    (tmp_path / "default").mkdir()
+    runs.to_csv(tmp_path / "default" / "runs.csv", index=False)
+    pd.DataFrame().to_csv(tmp_path / "default" / "curves.csv", index=False)  # what collect writes: no rows
+    loaded = load_tables(tmp_path, "default")
+    assert loaded is not None and loaded[1].empty
+    assert "4 failed" in " ".join(t.get_text() for t in FIGURE(*loaded).texts)
+
+
+def test_batch_size_colors_are_stable_and_distinct():
+    sizes = [2**k for k in range(17)] + [100, 250, 500, 1000]
+    colors = [batch_size_color(b) for b in sizes]
+    assert colors == [batch_size_color(b) for b in sizes]
+    assert len(set(colors)) == len(sizes)
+    with pytest.raises(ValueError):
+        batch_size_color(0)
+
+
+def test_optimizer_colors_are_fixed_and_distinct():
+    names = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+    colors = [optimizer_color(n) for n in names]
+    assert len(set(colors)) == len(names) and FALLBACK_COLOR not in colors
+    assert colors == [OPTIMIZER_COLORS[n] for n in names]
+    assert optimizer_color("Adam") == optimizer_color("adam")
+    assert optimizer_color("lion") == FALLBACK_COLOR
+
+
+def test_claim_reproduced_when_small_batch_is_clearly_better():
+    result = CLAIM(*tables(SMALL_BETTER))
+    assert result.reproduced is True
+    assert "97.90" in result.measured and "91.25" in result.measured and "+6.65 points" in result.measured
+    assert "sum of their seed standard deviations" in result.detail
+
+
+def test_claim_not_reproduced_when_small_batch_is_worse_or_within_noise():
+    assert CLAIM(*tables(SMALL_WORSE)).reproduced is False
+    assert CLAIM(*tables({32: [0.95, 0.97], 4096: [0.94, 0.96]})).reproduced is False  # 1 point < 2 stds
+
+
+def test_claim_undecided_with_one_batch_size():
+    assert CLAIM(*tables({32: [0.98, 0.97]})).reproduced is None
+    only_one_ok = tables(SMALL_BETTER, {(4096, 0): "diverged", (4096, 1): "failed"})
+    assert CLAIM(*only_one_ok).reproduced is None
+
+
+def test_claim_excludes_non_ok_runs():
+    runs, curves = tables({32: [0.98, 0.98, 0.10], 4096: [0.91, 0.91]}, {(32, 2): "diverged"})
+    result = CLAIM(runs, curves)
+    assert result.reproduced is True and "98.00 ± 0.00 % (n=2)" in result.measured
+
+
+def test_report_marks_claims_links_figures_and_lists_experiments_not_run(tmp_path, monkeypatch):
+    write_tables(tmp_path, "default", *tables(SMALL_BETTER))
+    draw_all(tmp_path)
+    monkeypatch.setitem(
+        CLAIMS,
+        "later_claim",
+        Claim("later", "later_claim", "Something.", lambda r, c: ClaimResult("-", None)),
+    )
+    text = write_report(tmp_path).read_text()
+    assert "| `default_small_batch_better` |" in text and "| ✓ |" in text
+    assert "`make sweep EXP=default`" in text
+    assert "](figures/default_batch_size.png)" in text
+    assert "## later\n\nNot run yet: `make sweep EXP=later`" in text
+
+
+def test_report_marks_a_claim_not_reproduced(tmp_path):
+    write_tables(tmp_path, "default", *tables(SMALL_WORSE))
+    text = write_report(tmp_path).read_text()
+    assert "| ✗ |" in text and "](figures/" not in text  # figures not drawn: not linked
