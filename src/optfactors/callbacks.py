@@ -73,6 +73,12 @@ class UpdateTimer(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.epoch_times.append(self._t_last - self._t_epoch)
 
+    def state_dict(self) -> dict[str, list[float]]:
+        return {"update_times": self.update_times, "epoch_times": self.epoch_times}
+
+    def load_state_dict(self, state: dict[str, list[float]]) -> None:
+        self.update_times, self.epoch_times = list(state["update_times"]), list(state["epoch_times"])
+
     def median_update_time(self, skip_first: int) -> float | None:
         """Median time per update without the first ``skip_first`` (warm-up) updates, if there are more."""
         times = self.update_times[skip_first:] if len(self.update_times) > skip_first else self.update_times
@@ -100,3 +106,28 @@ class EpochHistory(pl.Callback):
         if self.timer.epoch_times:
             row["epoch_time_s"] = self.timer.epoch_times[-1]
         self.rows.append(row)
+
+    def state_dict(self) -> dict[str, list[dict[str, float]]]:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state: dict[str, list[dict[str, float]]]) -> None:
+        self.rows = list(state["rows"])
+
+
+class RandomState(pl.Callback):
+    """Saves the global torch random state (dropout, initialisation) in checkpoints and restores it.
+
+    Lightning checkpoints do not hold it, so without this a resumed run with dropout would draw other
+    masks than the uninterrupted one. Data order and augmentation have generators of their own.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        torch.set_rng_state(state["cpu"])
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])

@@ -7,6 +7,7 @@ batch size 1 and batch size 60,000 both run at the speed of the model.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -32,12 +33,22 @@ class DataError(RuntimeError):
 
 
 def load_arrays(name: str, root: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load and check ``<root>/<name>.npz`` (x_train, y_train, x_test, y_test); download it if absent."""
+    """Load and check ``<root>/<name>.npz`` (x_train, y_train, x_test, y_test); download it if absent.
+
+    The arrays are cached per process and shared between callers: treat them as read-only.
+    """
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
-    path = Path(root) / f"{name}.npz"
+    path = Path(root).resolve() / f"{name}.npz"
     if not path.exists():
         _download_to_npz(name, path)
+    stat = path.stat()
+    return _read_npz(name, path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_npz(name: str, path: Path, mtime_ns: int, size: int) -> dict[str, np.ndarray]:
+    """Read and check an archive once per process (a multirun's jobs share it); keyed by its file state."""
     try:
         with np.load(path) as npz:
             arrays = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test")}

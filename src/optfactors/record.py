@@ -13,9 +13,12 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 #: Config keys that do not change what a run computes: left out of the run key.
-VOLATILE_KEYS = ("paths", "logger", "resume", "data.root", "trainer.enable_progress_bar")
+VOLATILE_KEYS = ("paths", "logger", "resume", "checkpoint", "data.root", "trainer.enable_progress_bar")
 
 STATUSES = ("ok", "diverged", "failed")
+#: Statuses that are results: a sweep with ``resume`` does not run these again (a diverged run would diverge
+#: again: same config, same seed).
+FINAL_STATUSES = ("ok", "diverged")
 
 
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
@@ -41,6 +44,11 @@ def run_key(config: dict[str, Any]) -> str:
 def record_path(results_dir: str | os.PathLike, experiment: str, key: str) -> Path:
     """Where the record of run ``key`` of ``experiment`` lives."""
     return Path(results_dir) / experiment / "runs" / f"{key}.json"
+
+
+def checkpoint_dir(results_dir: str | os.PathLike, experiment: str, key: str) -> Path:
+    """Where run ``key`` keeps its ``last.ckpt`` (not committed; kept after the run for later analysis)."""
+    return Path(results_dir) / experiment / "checkpoints" / key
 
 
 def read_record(path: str | os.PathLike) -> dict[str, Any] | None:

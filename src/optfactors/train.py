@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import platform
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +20,17 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import WandbLogger
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
-from optfactors.callbacks import Diverged, DivergenceGuard, EpochHistory, UpdateTimer
+from optfactors.callbacks import Diverged, DivergenceGuard, EpochHistory, RandomState, UpdateTimer
 from optfactors.config import ConfigError, validate
+from optfactors.data import DataError, load_arrays
 from optfactors.loggers import build_loggers
 from optfactors.record import (
+    FINAL_STATUSES,
+    checkpoint_dir,
     git_commit,
     read_record,
     record_path,
@@ -40,6 +45,11 @@ log = logging.getLogger("optfactors")
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 #: Updates at the start of a run left out of the median time per update (allocator and cache warm-up).
 TIMING_SKIP_FIRST = 5
+#: Written into each job's output folder: what became of the job (read by the sweep monitor).
+OUTCOME_FILE = "outcome.json"
+
+# Lightning 2.6 calls a torch.utils._pytree API that torch 2.14 deprecates; the warning says nothing to users.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
 
 def device_name(device: torch.device) -> str:
@@ -58,11 +68,8 @@ def device_name(device: torch.device) -> str:
 
 def _final_metrics(trainer: pl.Trainer, history: EpochHistory) -> dict[str, float]:
     """Last epoch's train (running mean over the epoch) and val metrics, then test and train_eval."""
-    metrics = {
-        k: v
-        for k, v in (history.rows[-1] if history.rows else {}).items()
-        if k.startswith(("train_", "val_"))
-    }
+    last = history.rows[-1] if history.rows else {}
+    metrics = {k: v for k, v in last.items() if k.startswith(("train_", "val_"))}
     metrics.update(
         {
             k.replace("/", "_"): float(v)
@@ -73,45 +80,99 @@ def _final_metrics(trainer: pl.Trainer, history: EpochHistory) -> dict[str, floa
     return metrics
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Run one config to its record (returned); skip it if its record already says ``ok`` and ``resume``."""
-    config = resolved_config(cfg)
-    validate(config)
-    key = run_key(config)
-    path = record_path(cfg.paths.results, cfg.experiment_name, key)
-    if cfg.resume and (done := read_record(path)) is not None and done["status"] == "ok":
-        log.info("run %s is already done (%s): skipped", key, path)
-        return done
+def share_job_resources(cfg: DictConfig) -> None:
+    """Under the joblib launcher, give each parallel job its share of CPU threads, or one GPU by job number.
 
-    start = time.perf_counter()
-    pl.seed_everything(cfg.seed, verbose=False)
-    datamodule = instantiate(cfg.data, seed=cfg.seed, _convert_="all")
-    task = Classifier(
+    n parallel jobs on c cores each get c // n threads (oversubscribed threads made an MNIST epoch 18x
+    slower here); on a machine with g > 1 GPUs, job number j trains on GPU j mod g.
+    """
+    if not HydraConfig.initialized() or "joblib" not in HydraConfig.get().launcher.get("_target_", ""):
+        return
+    n_jobs = HydraConfig.get().launcher.n_jobs
+    n_jobs = os.cpu_count() or 1 if n_jobs < 0 else n_jobs
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // n_jobs))
+    gpus = torch.cuda.device_count()
+    if gpus > 1 and cfg.trainer.devices == 1:
+        with open_dict(cfg):
+            cfg.trainer.devices = [HydraConfig.get().job.num % gpus]
+
+
+def _callbacks(
+    cfg: DictConfig, ckpt_dir: Path, timer: UpdateTimer, history: EpochHistory
+) -> list[pl.Callback]:
+    callbacks: list[pl.Callback] = [timer, history, RandomState(), DivergenceGuard()]
+    if cfg.checkpoint.every_n_epochs:
+        callbacks.append(
+            ModelCheckpoint(
+                dirpath=ckpt_dir,
+                save_last=True,
+                save_top_k=0,
+                every_n_epochs=cfg.checkpoint.every_n_epochs,
+                save_on_train_epoch_end=True,
+            )
+        )
+    if cfg.trainer.enable_progress_bar:
+        callbacks.append(RichProgressBar())
+    return callbacks
+
+
+def _build_task(cfg: DictConfig) -> Classifier:
+    return Classifier(
         instantiate(cfg.model),
         instantiate(cfg.loss),
         instantiate(cfg.optimizer),
         instantiate(cfg.scheduler.schedule),
         cfg.scheduler.interval,
     )
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run one config to its record (returned).
+
+    With ``resume``, a run whose record is final (``ok`` or ``diverged``) is not run again, and a run
+    that was killed or failed continues from its last checkpoint. Raises ConfigError / DataError before
+    any work for a bad config or data file; any later exception is recorded as ``failed`` (with a
+    ``<run_key>.traceback.txt`` beside the record) and re-raised.
+    """
+    config = resolved_config(cfg)
+    validate(config)
+    key = run_key(config)
+    path = record_path(cfg.paths.results, cfg.experiment_name, key)
+    if cfg.resume and (done := read_record(path)) is not None and done["status"] in FINAL_STATUSES:
+        log.info("run %s is already done (%s, %s): skipped", key, done["status"], path)
+        return {**done, "skipped": True}
+    load_arrays(cfg.data.name, cfg.data.root)  # a missing or corrupt file fails here, before anything starts
+    share_job_resources(cfg)
+
+    start = time.perf_counter()
     timer = UpdateTimer()
     history = EpochHistory(timer)
-    callbacks: list[pl.Callback] = [timer, history, DivergenceGuard()]
-    if cfg.trainer.enable_progress_bar:
-        callbacks.append(RichProgressBar())
-    loggers = build_loggers(
-        config["logger"],
-        cfg.paths.output,
-        name=key,
-        group=cfg.experiment_name,
-        tags=[cfg.profile.name, cfg.data.name],
-        config=config,
-    )
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers, default_root_dir=cfg.paths.output
-    )
+    ckpt_dir = checkpoint_dir(cfg.paths.results, cfg.experiment_name, key)
+    resume_from = str(ckpt_dir / "last.ckpt") if cfg.resume and (ckpt_dir / "last.ckpt").exists() else None
+    trainer: pl.Trainer | None = None
     status, error, diverged_at = "ok", None, None
     try:
-        trainer.fit(task, datamodule=datamodule)
+        pl.seed_everything(cfg.seed, verbose=False)
+        datamodule = instantiate(cfg.data, seed=cfg.seed, _convert_="all")
+        task = _build_task(cfg)
+        loggers = build_loggers(
+            config["logger"],
+            cfg.paths.output,
+            name=key,
+            group=cfg.experiment_name,
+            tags=[cfg.profile.name, cfg.data.name],
+            config=config,
+        )
+        trainer = instantiate(
+            cfg.trainer,
+            callbacks=_callbacks(cfg, ckpt_dir, timer, history),
+            logger=loggers,
+            default_root_dir=cfg.paths.output,
+            enable_checkpointing=bool(cfg.checkpoint.every_n_epochs),
+        )
+        if resume_from:
+            log.info("run %s continues from its checkpoint %s", key, resume_from)
+        trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
         trainer.test(task, datamodule=datamodule, verbose=False)
     except Diverged as err:
         status, error, diverged_at = "diverged", str(err), {"epoch": err.epoch, "update": err.step}
@@ -127,14 +188,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "status": status,
             "error": error,
             "diverged_at": diverged_at,
-            "metrics": _final_metrics(trainer, history),
+            "metrics": _final_metrics(trainer, history) if trainer else {},
             "epochs": len(history.rows),
-            "updates": trainer.global_step,
+            "updates": trainer.global_step if trainer else 0,
             "time_per_update_s": timer.median_update_time(TIMING_SKIP_FIRST),
             "time_per_epoch_s": timer.epoch_times,
             "wall_time_s": time.perf_counter() - start,
-            "device": device_name(trainer.strategy.root_device),
-            "processes": trainer.world_size,
+            "resumed_from": resume_from,
+            "device": device_name(trainer.strategy.root_device if trainer else torch.device("cpu")),
+            "processes": trainer.world_size if trainer else 1,
             "versions": {
                 "python": platform.python_version(),
                 "torch": torch.__version__,
@@ -146,14 +208,23 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "config": config,
             "curve": history.rows,
         }
-        if trainer.global_rank == 0:
+        if trainer is None or trainer.global_rank == 0:
             write_json_atomic(path, record)
-            for logger in loggers:
-                if isinstance(logger, WandbLogger):
-                    logger.experiment.summary.update({"status": status, "run_key": key, **record["metrics"]})
+        if trainer is not None:
+            _summarise_in_wandb(trainer, record)
         _finish_wandb()
+        _leave_process_group()
     log.info("run %s: %s -> %s", key, status, path)
     return record
+
+
+def _summarise_in_wandb(trainer: pl.Trainer, record: dict[str, Any]) -> None:
+    """Put the run's status, key and final metrics into the W&B run summary (rank 0 only)."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger) and trainer.global_rank == 0:
+            logger.experiment.summary.update(
+                {"status": record["status"], "run_key": record["run_key"], **record["metrics"]}
+            )
 
 
 def _group_choices() -> dict[str, str]:
@@ -173,16 +244,46 @@ def _finish_wandb() -> None:
         sys.modules["wandb"].finish()
 
 
+def _leave_process_group() -> None:
+    """Tear DDP's process group down: Lightning does so only for nccl; gloo ranks may abort at exit."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Train and record one run; a bad config is one line on stderr and exit code 2."""
+    """Train and record one run.
+
+    A single run with a bad config or data file prints one line and exits with code 2; a failing run
+    raises. In a multirun neither stops the sweep: the job's outcome is written to its folder and the
+    sweep monitor (optfactors.sweep) sums them up at the end and sets the exit code.
+    """
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    outcome: dict[str, Any]
     try:
-        train(cfg)
-    except ConfigError as err:
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
+        record = train(cfg)
+        outcome = {
+            "run_key": record["run_key"],
+            "status": "skipped" if record.get("skipped") else record["status"],
+            "error": record["error"],
+            "wall_time_s": record["wall_time_s"],
+        }
+    except (ConfigError, DataError) as err:
+        if not multirun:
+            print(
+                f"optfactors: {'config' if isinstance(err, ConfigError) else 'data'} error: {err}",
+                file=sys.stderr,
+            )
+            sys.exit(2)
+        log.error("invalid run: %s", err)
+        outcome = {"run_key": None, "status": "invalid", "error": str(err)}
+    except Exception as err:
+        if not multirun:
             raise
-        print(f"optfactors: config error: {err}", file=sys.stderr)
-        sys.exit(2)
+        log.exception("run failed")
+        key = run_key(resolved_config(cfg))
+        outcome = {"run_key": key, "status": "failed", "error": f"{type(err).__name__}: {err}"}
+    write_json_atomic(Path(cfg.paths.output) / OUTCOME_FILE, outcome)
 
 
 if __name__ == "__main__":
