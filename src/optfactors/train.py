@@ -81,16 +81,24 @@ def _final_metrics(trainer: pl.Trainer, history: EpochHistory) -> dict[str, floa
 
 
 def share_job_resources(cfg: DictConfig) -> None:
-    """Under the joblib launcher, give each parallel job its share of CPU threads, or one GPU by job number.
+    """Give a job of a parallel launcher its share of CPU threads (and, under joblib, one GPU).
 
-    n parallel jobs on c cores each get c // n threads (oversubscribed threads made an MNIST epoch 18x
-    slower here); on a machine with g > 1 GPUs, job number j trains on GPU j mod g.
+    Submitit jobs use ``hydra.launcher.cpus_per_task`` threads when it is set. Under joblib, n parallel
+    jobs on c cores each get c // n threads (oversubscribed threads made an MNIST epoch 18x slower here),
+    and on a machine with g > 1 GPUs job number j trains on GPU j mod g.
     """
-    if not HydraConfig.initialized() or "joblib" not in HydraConfig.get().launcher.get("_target_", ""):
+    if not HydraConfig.initialized():
         return
-    n_jobs = HydraConfig.get().launcher.n_jobs
-    n_jobs = os.cpu_count() or 1 if n_jobs < 0 else n_jobs
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // n_jobs))
+    launcher = HydraConfig.get().launcher
+    if launcher.get("cpus_per_task"):
+        torch.set_num_threads(launcher.cpus_per_task)
+    if "joblib" not in launcher.get("_target_", ""):
+        return
+    cores = os.cpu_count() or 1
+    n_jobs = (
+        launcher.n_jobs if launcher.n_jobs > 0 else max(1, cores + 1 + launcher.n_jobs)
+    )  # joblib's -1: all
+    torch.set_num_threads(max(1, cores // n_jobs))
     gpus = torch.cuda.device_count()
     if gpus > 1 and cfg.trainer.devices == 1:
         with open_dict(cfg):
