@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,3 +42,18 @@ def make_cfg(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
             return compose("config", overrides=[*base, *overrides])
 
     return make
+
+
+def _run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "optfactors"
+    env = {**os.environ, "OPTFACTORS_PROGRESS_BAR": "false"}
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
+    )
+
+
+@pytest.fixture
+def cli(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., subprocess.CompletedProcess]:
+    """Run this environment's ``optfactors`` console script (no progress bars), capturing its output."""
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    return _run_cli

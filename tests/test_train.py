@@ -111,15 +111,8 @@ def test_keskar_c1_runs_on_a_cifar10_subset(make_cfg):
     assert record["status"] == "ok" and record["updates"] == 4 and 0 <= record["metrics"]["test_acc"] <= 1
 
 
-def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).parent / "optfactors"
-    return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, timeout=300, env={**os.environ, **env}
-    )
-
-
-def test_help_lists_the_config_groups():
-    out = _cli("--help").stdout
+def test_help_lists_the_config_groups(cli):
+    out = cli("--help").stdout
     for line in (
         "optimizer: adagrad, adam, adamw, momentum, nesterov, rmsprop, sgd",
         "scheduler: constant, cosine, exponential, inverse_sqrt, step, warmup_cosine",
@@ -130,8 +123,8 @@ def test_help_lists_the_config_groups():
         assert line in out
 
 
-def test_cli_bad_value_is_one_line_and_exit_code_2(tmp_path):
-    result = _cli("data.batch_size=0", f"paths.results={tmp_path}", f"hydra.run.dir={tmp_path}/out")
+def test_cli_bad_value_is_one_line_and_exit_code_2(cli, tmp_path):
+    result = cli("data.batch_size=0", f"paths.results={tmp_path}", f"hydra.run.dir={tmp_path}/out")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "optfactors: config error: data.batch_size=0: "

@@ -111,12 +111,13 @@ def _callbacks(
     callbacks: list[pl.Callback] = [timer, history, RandomState(), DivergenceGuard()]
     if cfg.checkpoint.every_n_epochs:
         callbacks.append(
-            ModelCheckpoint(
+            ModelCheckpoint(  # top-1 without a monitor = the latest, overwritten in place as last.ckpt
                 dirpath=ckpt_dir,
-                save_last=True,
-                save_top_k=0,
+                filename="last",
+                save_top_k=1,
                 every_n_epochs=cfg.checkpoint.every_n_epochs,
                 save_on_train_epoch_end=True,
+                enable_version_counter=False,
             )
         )
     if cfg.trainer.enable_progress_bar:
