@@ -15,6 +15,9 @@ import pandas as pd
 
 from optfactors.record import STATUSES
 
+#: Config columns left out of runs.csv: where files were on the machine that ran, not what was run.
+LOCAL_COLUMNS = ("paths.results", "paths.output", "data.root")
+
 RUN_FIELDS = (
     "run_key",
     "experiment",
@@ -55,7 +58,7 @@ def run_row(record: dict[str, Any]) -> dict[str, Any]:
     row["time_per_epoch_s"] = statistics.median(epoch_times) if epoch_times else None
     row.update(record.get("metrics", {}))
     row.update(flatten(record.get("choices", {}), "choice."))
-    row.update(flatten(record["config"]))
+    row.update({k: v for k, v in flatten(record["config"]).items() if k not in LOCAL_COLUMNS})
     return row
 
 
