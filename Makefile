@@ -37,8 +37,8 @@ lint: install ## ruff
 	$(BIN)/ruff check src tests
 
 sweep: install ## run experiment EXP (default: $(EXP)) at PROFILE, then collect, draw and report
-	$(BIN)/optfactors -m experiment=$(EXP) profile=$(PROFILE) paths.results=$(RESULTS)
-	$(MAKE) --no-print-directory collect figures report
+	@status=0; $(BIN)/optfactors -m experiment=$(EXP) profile=$(PROFILE) paths.results=$(RESULTS) || status=$$?; \
+	$(MAKE) --no-print-directory collect figures report && exit $$status
 
 collect: install ## run records of EXP -> results/EXP/runs.csv and curves.csv
 	$(BIN)/python -m optfactors.results $(EXP) --results $(RESULTS)

@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from optfactors import data
-from optfactors.data import ArrayDataModule, BatchLoader, DataError, augment_batch, load_arrays, split_indices
+from optfactors.data import (
+    ArrayDataModule,
+    BatchLoader,
+    DataError,
+    augment_batch,
+    class_quotas,
+    load_arrays,
+    split_indices,
+)
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +197,21 @@ def test_datamodule_builds_splits_on_cpu(data_dir):
     assert xb.shape == (64, 1, 28, 28) and yb.dtype == torch.int64
     assert len(dm.train_dataloader()) == 16 and len(dm.val_dataloader()) == 1
     assert [len(loader.x) for loader in dm.test_dataloader()] == [10000, 1000]
+
+
+def test_class_quotas_fill_short_classes_first():
+    assert class_quotas(np.array([10, 10, 10]), 7).tolist() == [3, 2, 2]
+    assert class_quotas(np.array([1, 10, 10]), 9).tolist() == [1, 4, 4]
+    assert class_quotas(np.array([2, 3, 100]), 100).tolist() == [2, 3, 95]
+    with pytest.raises(ValueError, match="11 samples requested, 10 available"):
+        class_quotas(np.array([5, 5]), 11)
+
+
+def test_a_large_subset_is_as_balanced_as_the_data_allow(mnist):
+    # After 5,000 validation samples (500 a class) some digits have fewer than 5,400 left for a 54,000
+    # subset: those give all they have, the others share the rest equally.
+    splits = split_indices(mnist, subset=54000, val_size=5000, split_seed=0)
+    counts = np.bincount(splits["train"][1])
+    available = np.bincount(mnist["y_train"]) - 500
+    assert counts.sum() == 54000 and counts[5] == available[5] == 4921
+    assert all(c == a or c >= counts.max() - 1 for c, a in zip(counts, available, strict=True))

@@ -76,19 +76,21 @@ def test_a_sweep_killed_mid_run_finishes_only_the_missing_runs(cli, tmp_path, da
     assert len(curves) == 9
 
 
-class _FailOnce(pl.Callback):
-    """Raises at the start of epoch 2 the first time: a crash after one checkpoint was written."""
+class _CrashOnce(pl.Callback):
+    """Raises at the start of epoch 2 the first time: a crash after two checkpoints were written."""
 
-    crashed = False
+    def __init__(self) -> None:
+        self.crashed = False
 
     def on_train_epoch_start(self, trainer, pl_module):
-        if trainer.current_epoch == 2 and not _FailOnce.crashed:
-            _FailOnce.crashed = True
+        if trainer.current_epoch == 2 and not self.crashed:
+            self.crashed = True
             raise RuntimeError("simulated crash")
 
 
 def test_a_crashed_run_resumes_from_its_checkpoint_to_the_same_metrics(make_cfg, monkeypatch):
-    # keskar_c1 has dropout and the data is augmented: the resumed run must draw the same masks and crops.
+    # keskar_c1 has dropout and the data are augmented: the resumed run must draw the same masks and crops;
+    # the per-epoch step schedule must continue at the same learning rate.
     overrides = (
         "data=cifar10",
         "model=keskar_c1",
@@ -100,10 +102,13 @@ def test_a_crashed_run_resumes_from_its_checkpoint_to_the_same_metrics(make_cfg,
         "trainer.max_epochs=4",
         "trainer.limit_test_batches=1",
         "optimizer=adam",
+        "scheduler=step",
+        "scheduler.schedule.step_size=1",
+        "scheduler.schedule.gamma=0.5",
     )
     reference = train(make_cfg(*overrides, "experiment_name=reference"))
-    make_callbacks = train_module._callbacks
-    monkeypatch.setattr(train_module, "_callbacks", lambda *a: [*make_callbacks(*a), _FailOnce()])
+    make_callbacks, crash = train_module._callbacks, _CrashOnce()
+    monkeypatch.setattr(train_module, "_callbacks", lambda *a: [*make_callbacks(*a), crash])
     cfg = make_cfg(*overrides, "experiment_name=crashed")
     with pytest.raises(RuntimeError, match="simulated crash"):
         train(cfg)
@@ -113,8 +118,16 @@ def test_a_crashed_run_resumes_from_its_checkpoint_to_the_same_metrics(make_cfg,
     assert "RuntimeError: simulated crash" in path.with_suffix(".traceback.txt").read_text()
     resumed = train(cfg)
     assert resumed["resumed_from"] and resumed["status"] == "ok"
+    assert (
+        [r["lr"] for r in resumed["curve"]]
+        == [r["lr"] for r in reference["curve"]]
+        == [1e-3 * 0.5**k for k in range(1, 5)]
+    )
     assert resumed["metrics"] == reference["metrics"]
     assert [r["train_loss"] for r in resumed["curve"]] == [r["train_loss"] for r in reference["curve"]]
+    assert not (
+        Path(cfg.paths.results) / "crashed" / "checkpoints" / resumed["run_key"]
+    ).exists()  # keep=false
 
 
 def test_one_failing_run_does_not_stop_the_sweep(cli, tmp_path):
@@ -166,6 +179,21 @@ BAD_VALUES = [  # (overrides, exception, message)
         "data.batch_size=21: the global batch must be divisible by the 2 training processes",
     ),
     (("trainer.max_epochs=0",), ConfigError, "trainer.max_epochs=0: a positive integer"),
+    (
+        ("scheduler=step", "trainer.max_epochs=-1", "trainer.max_steps=100"),
+        ConfigError,
+        "trainer.max_epochs=-1: a positive integer with a per-epoch schedule",
+    ),
+    (
+        ("data.input_shape=[3,28,28]",),
+        ConfigError,
+        r"data.input_shape=\[3, 28, 28\]: \[1, 28, 28\], the \(C, H, W\)",
+    ),
+    (
+        ("optimizer=nesterov", "optimizer.momentum=0"),
+        ConfigError,
+        "optimizer.momentum=0: > 0 with nesterov: true",
+    ),
     (("scheduler.interval=sometimes",), ConfigError, "scheduler.interval='sometimes': 'step' or 'epoch'"),
     (("optimizer=adamm",), MissingConfigException, "Could not find 'optimizer/adamm'"),
     (("model=resnet",), MissingConfigException, "Could not find 'model/resnet'"),
@@ -189,7 +217,13 @@ def test_a_typo_in_a_key_names_the_key(make_cfg):
     assert "Key 'learning_rate' is not in struct" in str(err.value.__cause__)
 
 
-def test_missing_and_corrupt_data_files_are_data_errors_before_any_work(make_cfg, tmp_path):
+def test_missing_and_corrupt_data_files_are_data_errors_before_any_work(make_cfg, tmp_path, monkeypatch):
+    import torchvision
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
     with pytest.raises(DataError, match=r"mnist: no file .*mnist.npz"):
         train(make_cfg(*TINY, f"data.root={tmp_path}/empty"))
     (tmp_path / "mnist.npz").write_bytes(b"not a zip file")
@@ -203,7 +237,15 @@ def test_bad_values_in_a_sweep_are_reported_without_stopping_it(cli, tmp_path):
         "-m", *TINY, "data.batch_size=20,601", f"paths.results={tmp_path}/r", f"hydra.sweep.dir={tmp_path}/s"
     )
     assert out.returncode == 1 and len(_records(tmp_path / "r")) == 1
-    assert "invalid: (no run key): data.batch_size=601: an integer from 1 to 600" in out.stderr
+    assert "invalid: (no run key): config error: data.batch_size=601: an integer from 1 to 600" in out.stderr
+
+
+def test_ddp_inside_a_local_sweep_is_refused(cli, tmp_path):
+    out = cli(
+        "-m", *TINY, "trainer=ddp", "seed=0,1", f"paths.results={tmp_path}/r", f"hydra.sweep.dir={tmp_path}/s"
+    )
+    assert out.returncode == 1 and not (tmp_path / "r").exists()
+    assert "invalid: (no run key): config error: trainer.strategy='ddp': multi-process DDP" in out.stderr
 
 
 def test_same_seed_same_curves_other_seed_other_run(make_cfg):
@@ -260,9 +302,12 @@ def test_ddp_on_two_cpu_processes_matches_one_process(cli, tmp_path):
     (two,) = _records(tmp_path / "two").values()  # exactly one record from two processes
     assert two["processes"] == 2 and one["processes"] == 1
     assert two["updates"] == one["updates"] == 125  # global batch 16 = 2 x 8: same updates per epoch
-    # The same global batches and averaged gradients: the same model up to float rounding.
+    # The same global batches and averaged gradients: the same model up to float rounding (1 vs 2 threads
+    # sum in another order), so losses agree closely and accuracies to within a prediction or two.
     for name, value in one["metrics"].items():
-        assert two["metrics"][name] == pytest.approx(value, abs=1e-4), name
+        assert two["metrics"][name] == pytest.approx(value, rel=1e-3, abs=2e-3), name
+    for row_one, row_two in zip(one["curve"], two["curve"], strict=True):
+        assert row_two["train_loss"] == pytest.approx(row_one["train_loss"], rel=1e-3)
     assert len(list((tmp_path / "two_out" / "wandb").glob("offline-run-*"))) == 1
 
 

@@ -9,9 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from optfactors.config import ConfigError
 from optfactors.record import read_record, record_path, run_key
 from optfactors.train import train
 
@@ -42,13 +39,16 @@ def test_same_seed_same_metrics_and_a_done_run_is_skipped(make_cfg, tmp_path):
     again = train(make_cfg(*QUICK, "data.subset=500", "resume=false"))
     assert first["run_key"] == again["run_key"]
     assert (
+        again.get("skipped") is None and again["wall_time_s"] != first["wall_time_s"]
+    )  # resume=false: rerun
+    assert (
         first["metrics"] == again["metrics"]
         and first["curve"][0]["train_loss"] == again["curve"][0]["train_loss"]
     )
     other_seed = train(make_cfg(*QUICK, "data.subset=500", "seed=1"))
     assert other_seed["run_key"] != first["run_key"] and other_seed["metrics"] != first["metrics"]
     skipped = train(make_cfg(*QUICK, "data.subset=500", "paths.output=/nowhere"))  # volatile key: same run
-    assert skipped["wall_time_s"] == again["wall_time_s"]
+    assert skipped["skipped"] and skipped["wall_time_s"] == again["wall_time_s"]
 
 
 def test_a_huge_learning_rate_is_recorded_as_diverged(make_cfg):
@@ -57,20 +57,6 @@ def test_a_huge_learning_rate_is_recorded_as_diverged(make_cfg):
     assert record["status"] == "diverged" and "training loss is" in record["error"]
     assert record["diverged_at"]["epoch"] == 0 and record["diverged_at"]["update"] < 125
     assert read_record(record_path(cfg.paths.results, "adhoc", record["run_key"]))["status"] == "diverged"
-
-
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ("data.batch_size=0", "data.batch_size=0: an integer from 1 to 2000"),
-        ("data.batch_size=2001", "data.batch_size=2001: an integer from 1 to 2000"),
-        ("optimizer.lr=-1", "optimizer.lr=-1: a positive number"),
-    ],
-)
-def test_bad_values_are_config_errors_before_any_work(make_cfg, override, message):
-    with pytest.raises(ConfigError, match=message):
-        train(make_cfg(*QUICK, override))
-    assert not Path(make_cfg().paths.results).exists()
 
 
 def test_wandb_offline_run_holds_the_logged_metrics(make_cfg, monkeypatch):
@@ -94,6 +80,9 @@ def test_wandb_offline_run_holds_the_logged_metrics(make_cfg, monkeypatch):
     for name in ("val/acc", "test/acc", "step/loss", "step/lr", "step/grad_norm", "status"):
         assert name in text, name
     assert record["run_key"] in text
+    assert summary["project"] == "optfactors" and summary["name"] == record["run_key"]
+    assert "quick" in summary["tags"] and "mnist" in summary["tags"]
+    assert "'batch_size': 16" in str(summary["config"]) and "'subset': 500" in str(summary["config"])
 
 
 def test_keskar_c1_runs_on_a_cifar10_subset(make_cfg):

@@ -10,7 +10,7 @@ import math
 from numbers import Real
 from typing import Any
 
-from optfactors.data import DATASETS
+from optfactors.data import DATASETS, num_batches
 
 
 class ConfigError(ValueError):
@@ -49,16 +49,22 @@ def train_size(data: dict[str, Any]) -> int:
     return data["subset"] if data.get("subset") is not None else DATASETS[data["name"]][1] - data["val_size"]
 
 
-def updates_per_epoch(data: dict[str, Any]) -> int:
-    """Optimizer updates in one epoch (global batches)."""
-    full, rest = divmod(train_size(data), data["batch_size"])
-    return full + int(not data.get("drop_last", False) and rest > 0)
+def image_shape(name: str) -> list[int]:
+    """(C, H, W) of one image of dataset ``name``."""
+    shape = DATASETS[name][0]
+    return [1, *shape] if len(shape) == 2 else [shape[2], shape[0], shape[1]]
 
 
 def validate(config: dict[str, Any]) -> None:
     """Raise ConfigError for the first bad value of a resolved run config."""
     data, trainer = config["data"], config["trainer"]
     _require(data["name"] in DATASETS, "data.name", data["name"], f"one of {', '.join(DATASETS)}")
+    _require(
+        list(data["input_shape"]) == image_shape(data["name"]),
+        "data.input_shape",
+        data["input_shape"],
+        f"{image_shape(data['name'])}, the (C, H, W) of {data['name']} images",
+    )
     n_train_split = DATASETS[data["name"]][1]
     val_size = data["val_size"]
     _require(
@@ -104,6 +110,7 @@ def validate(config: dict[str, Any]) -> None:
     if "momentum" in optimizer:
         m = optimizer["momentum"]
         _require(_is_number(m) and 0 <= m < 1, "optimizer.momentum", m, "a number in [0, 1)")
+        _require(not optimizer.get("nesterov") or m > 0, "optimizer.momentum", m, "> 0 with nesterov: true")
 
     epochs, max_steps = trainer.get("max_epochs"), trainer.get("max_steps", -1)
     _require(
@@ -120,9 +127,17 @@ def validate(config: dict[str, Any]) -> None:
     )
     interval = config["scheduler"]["interval"]
     _require(interval in ("step", "epoch"), "scheduler.interval", interval, "'step' or 'epoch'")
-    total = epochs if interval == "epoch" else updates_per_epoch(data) * epochs
-    if epochs == -1 or (interval == "step" and max_steps >= 1):
-        total = max_steps if epochs == -1 else min(total, max_steps)
+    _require(
+        interval == "step" or epochs >= 1,
+        "trainer.max_epochs",
+        epochs,
+        "a positive integer with a per-epoch schedule",
+    )
+    per_epoch = num_batches(n, batch, data.get("drop_last", False), nproc or 1)
+    steps = per_epoch * epochs if epochs >= 1 else max_steps
+    if max_steps >= 1:
+        steps = min(steps, max_steps)
+    total = epochs if interval == "epoch" else steps
     warmup = config["scheduler"]["schedule"].get("warmup_steps")
     if warmup is not None:
         _require(

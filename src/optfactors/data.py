@@ -101,29 +101,38 @@ def _download_to_npz(name: str, path: Path) -> None:
     os.replace(tmp.name, path)
 
 
+def class_quotas(available: np.ndarray, n: int) -> np.ndarray:
+    """How many of ``n`` samples to take from each class: every class up to a common level L (all it has if
+    that is less), L as high as ``n`` allows, the remainder one each to the first classes that have more."""
+    if n > available.sum():
+        raise ValueError(f"{n} samples requested, {available.sum()} available")
+    low, high = 0, int(available.max())
+    while low < high:  # the largest L with sum(min(available, L)) <= n
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if np.minimum(available, mid).sum() <= n else (low, mid - 1)
+    quota = np.minimum(available, low)
+    quota[np.flatnonzero(available > low)[: n - quota.sum()]] += 1
+    return quota
+
+
 def balanced_indices(
     labels: np.ndarray,
     n: int,
     rng: np.random.Generator,
     exclude: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``n`` indices, as equal per class as possible (earlier classes get the remainder), chosen at random.
+    """``n`` indices drawn at random, as equal per class as the data allow (see :func:`class_quotas`).
 
-    Indices in ``exclude`` are never chosen. Raises ValueError if a class has too few samples.
+    Indices in ``exclude`` are never chosen.
     """
-    classes = np.unique(labels)
     candidates = (
         np.setdiff1d(np.arange(len(labels)), exclude) if exclude is not None else np.arange(len(labels))
     )
     order = rng.permutation(candidates)
-    quota = np.full(len(classes), n // len(classes))
-    quota[: n % len(classes)] += 1
-    chosen = []
-    for c, q in zip(classes, quota, strict=True):
-        of_class = order[labels[order] == c]
-        if len(of_class) < q:
-            raise ValueError(f"class {c} has {len(of_class)} samples, {q} requested")
-        chosen.append(of_class[:q])
+    classes = np.unique(labels)
+    available = np.array([(labels[order] == c).sum() for c in classes])
+    quota = class_quotas(available, n)
+    chosen = [order[labels[order] == c][:q] for c, q in zip(classes, quota, strict=True)]
     return np.sort(np.concatenate(chosen))
 
 
@@ -146,6 +155,13 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> 
     cropped = padded[batch, channel, rows, cols]
     flip = torch.rand(n, generator=generator, device=x.device) < 0.5
     return torch.where(flip[:, None, None, None], cropped.flip(-1), cropped)
+
+
+def num_batches(n: int, batch_size: int, drop_last: bool = False, world_size: int = 1) -> int:
+    """Global batches in an epoch of ``n`` samples; a last short batch counts unless ``drop_last`` or it has
+    fewer samples than there are processes."""
+    full, rest = divmod(n, batch_size)
+    return full + int(not drop_last and rest >= world_size and rest > 0)
 
 
 class BatchLoader:
@@ -187,8 +203,7 @@ class BatchLoader:
         self._epochs_started = 0
 
     def __len__(self) -> int:
-        full, rest = divmod(len(self.x), self.batch_size)
-        return full + int(not self.drop_last and rest >= self.world_size)
+        return num_batches(len(self.x), self.batch_size, self.drop_last, self.world_size)
 
     def _generator(self, epoch: int) -> torch.Generator:
         g = torch.Generator(device=self.x.device)
@@ -259,11 +274,6 @@ class ArrayDataModule(pl.LightningDataModule):
         device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
         for split, (x, y) in split_indices(arrays, self.subset, self.val_size, self.split_seed).items():
             self.splits[split] = (to_image_tensor(x).to(device), torch.from_numpy(y).long().to(device))
-        shape = tuple(self.splits["train"][0].shape[1:])
-        if shape != self.input_shape:
-            raise DataError(
-                f"data.input_shape is {list(self.input_shape)} but {self.name} images are {list(shape)}"
-            )
 
     def _loader(self, split: str, train: bool) -> BatchLoader:
         x, y = self.splits[split]

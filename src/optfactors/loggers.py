@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import netrc
 import os
+import sys
 from typing import Any
 from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+
+log = logging.getLogger(__name__)
 
 
 def wandb_mode(configured: str) -> str:
@@ -37,7 +41,8 @@ def build_loggers(
     """CSV logger in ``save_dir``, plus a W&B run named ``name`` in ``group`` unless W&B is off."""
     loggers: list[Logger] = [CSVLogger(save_dir, name="csv", version="")]
     wandb_cfg = logger_cfg.get("wandb")
-    if wandb_cfg and wandb_mode(wandb_cfg["mode"]) != "disabled":
+    mode = wandb_mode(wandb_cfg["mode"]) if wandb_cfg else "disabled"
+    if mode != "disabled":
         loggers.append(
             WandbLogger(
                 name=name,
@@ -47,7 +52,23 @@ def build_loggers(
                 group=group,
                 tags=[*tags, *wandb_cfg.get("tags", [])],
                 config=config,
-                mode=wandb_mode(wandb_cfg["mode"]),
+                mode=mode,
             )
         )
     return loggers
+
+
+def close_wandb(loggers: list[Logger], summary: dict[str, Any], rank: int) -> None:
+    """Write ``summary`` into the W&B run (rank 0) and finish it, so a multirun's next job starts its own.
+
+    A W&B failure here is logged, never raised: it must not mask the run's own outcome.
+    """
+    try:
+        for logger in loggers:
+            if isinstance(logger, WandbLogger) and rank == 0:
+                logger.experiment.summary.update(summary)
+    except Exception:
+        log.warning("could not write the W&B run summary", exc_info=True)
+    finally:
+        if "wandb" in sys.modules:
+            sys.modules["wandb"].finish()

@@ -22,9 +22,15 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from optfactors.runtime import parallel_jobs
+
 log = logging.getLogger("optfactors.sweep")
 
+#: Written into each job's output folder by the entry point: what became of the job.
+OUTCOME_FILE = "outcome.json"
 PROGRESS_FILE = "sweep.json"
+#: A job's outcome: its record's status, skipped (the record was final already), or invalid (bad input).
+OUTCOME_STATUSES = ("ok", "diverged", "skipped", "failed", "invalid")
 BAD_STATUSES = ("failed", "invalid")
 
 
@@ -32,20 +38,19 @@ def count_jobs(config: DictConfig) -> int | None:
     """Number of jobs the basic sweeper makes from the sweep overrides and ``hydra.sweeper.params``."""
     params = config.hydra.sweeper.get("params") or {}
     overrides = [*config.hydra.overrides.task, *(f"{k}={v}" for k, v in params.items())]
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except Exception:  # another sweeper's syntax: progress without a total
-        return None
     chosen: dict[str, int] = {}
-    for override in parsed:
-        n = len(list(override.sweep_string_iterator())) if override.is_sweep_override() else 1
-        chosen.setdefault(override.get_key_element(), n)  # a command-line value wins over the params
+    try:
+        for override in OverridesParser.create().parse_overrides(overrides):
+            n = len(list(override.sweep_string_iterator())) if override.is_sweep_override() else 1
+            chosen.setdefault(override.get_key_element(), n)  # a command-line value wins over the params
+    except Exception:  # a sweep syntax only a sweeper can expand (glob, another sweeper's): no total
+        return None
     return math.prod(chosen.values())
 
 
-def read_outcomes(sweep_dir: Path, outcome_file: str = "outcome.json") -> list[dict[str, Any]]:
+def read_outcomes(sweep_dir: Path) -> list[dict[str, Any]]:
     """The outcome of every finished job of the sweep in ``sweep_dir``."""
-    return [json.loads(p.read_text()) for p in sorted(sweep_dir.glob(f"*/{outcome_file}"))]
+    return [json.loads(p.read_text()) for p in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}"))]
 
 
 def _format_duration(seconds: float) -> str:
@@ -76,9 +81,6 @@ def progress_line(outcomes: list[dict[str, Any]], total: int | None, elapsed: fl
 class SweepMonitor(Callback):
     """Progress after every job and a summary with the exit code at the end of a multirun."""
 
-    def __init__(self, outcome_file: str = "outcome.json") -> None:
-        self.outcome_file = outcome_file
-
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -92,18 +94,14 @@ class SweepMonitor(Callback):
         if not progress_file.exists():  # not a multirun
             return
         state = json.loads(progress_file.read_text())
-        launcher = config.hydra.launcher
-        parallel = launcher.get("n_jobs") or launcher.get("array_parallelism") or 1
-        parallel = parallel if parallel > 0 else 1
-        outcomes = read_outcomes(sweep_dir, self.outcome_file)
-        log.info(progress_line(outcomes, state["total"], time.time() - state["start"], parallel))
+        outcomes = read_outcomes(sweep_dir)
+        elapsed = time.time() - state["start"]
+        log.info(progress_line(outcomes, state["total"], elapsed, parallel_jobs(config.hydra.launcher)))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        outcomes = read_outcomes(sweep_dir, self.outcome_file)
-        counts = {
-            s: sum(o["status"] == s for o in outcomes) for s in ("ok", "diverged", "skipped", *BAD_STATUSES)
-        }
+        outcomes = read_outcomes(sweep_dir)
+        counts = {s: sum(o["status"] == s for o in outcomes) for s in OUTCOME_STATUSES}
         lines = [f"sweep finished: {len(outcomes)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items())]
         lines += [
             f"  {o['status']}: {o.get('run_key') or '(no run key)'}: {o['error']}"

@@ -22,7 +22,8 @@ class Classifier(pl.LightningModule):
     """Trains ``model`` on ``loss`` with ``optimizer(params)`` and ``schedule(optimizer, total_steps=...)``.
 
     Logs per epoch ``<split>/loss`` and ``<split>/acc`` (sample-weighted means, reduced across processes);
-    per update, at the Trainer's ``log_every_n_steps``, ``step/loss``, ``step/lr`` and ``step/grad_norm``.
+    per update, at the Trainer's ``log_every_n_steps``, ``step/loss`` (reduced across processes), ``step/lr``
+    and ``step/grad_norm`` (of the averaged gradient, identical on every process).
     Test dataloader 0 is the test set, dataloader 1 (if any) the training set in eval mode.
     """
 
@@ -35,8 +36,6 @@ class Classifier(pl.LightningModule):
         schedule_interval: str = "step",
     ) -> None:
         super().__init__()
-        if schedule_interval not in ("step", "epoch"):
-            raise ValueError(f"schedule interval must be 'step' or 'epoch', got {schedule_interval!r}")
         self.model, self.loss = model, loss
         self.optimizer_factory, self.schedule_factory = optimizer, schedule
         self.schedule_interval = schedule_interval
@@ -74,7 +73,7 @@ class Classifier(pl.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss_and_log(batch, "train")
         if self._should_log_step():
-            self.log("step/loss", loss.detach(), on_step=True, on_epoch=False)
+            self.log("step/loss", loss.detach(), on_step=True, on_epoch=False, sync_dist=True)
             self.log(
                 "step/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False
             )

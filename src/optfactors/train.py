@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import platform
+import shutil
 import sys
 import time
 import traceback
@@ -17,17 +16,14 @@ import hydra
 import lightning
 import lightning.pytorch as pl
 import torch
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
-from lightning.pytorch.loggers import WandbLogger
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from optfactors.callbacks import Diverged, DivergenceGuard, EpochHistory, RandomState, UpdateTimer
 from optfactors.config import ConfigError, validate
 from optfactors.data import DataError, load_arrays
-from optfactors.loggers import build_loggers
+from optfactors.loggers import build_loggers, close_wandb
 from optfactors.record import (
     FINAL_STATUSES,
     checkpoint_dir,
@@ -38,6 +34,15 @@ from optfactors.record import (
     run_key,
     write_json_atomic,
 )
+from optfactors.runtime import (
+    check_launch,
+    device_name,
+    group_choices,
+    is_multirun,
+    leave_process_group,
+    share_job_resources,
+)
+from optfactors.sweep import OUTCOME_FILE
 from optfactors.task import Classifier
 
 log = logging.getLogger("optfactors")
@@ -45,25 +50,9 @@ log = logging.getLogger("optfactors")
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 #: Updates at the start of a run left out of the median time per update (allocator and cache warm-up).
 TIMING_SKIP_FIRST = 5
-#: Written into each job's output folder: what became of the job (read by the sweep monitor).
-OUTCOME_FILE = "outcome.json"
 
 # Lightning 2.6 calls a torch.utils._pytree API that torch 2.14 deprecates; the warning says nothing to users.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
-
-
-def device_name(device: torch.device) -> str:
-    """A human-readable name of the training device (GPU model, or CPU model and thread count)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    return f"{cpu} ({torch.get_num_threads()} threads)"
 
 
 def _final_metrics(trainer: pl.Trainer, history: EpochHistory) -> dict[str, float]:
@@ -80,34 +69,10 @@ def _final_metrics(trainer: pl.Trainer, history: EpochHistory) -> dict[str, floa
     return metrics
 
 
-def share_job_resources(cfg: DictConfig) -> None:
-    """Give a job of a parallel launcher its share of CPU threads (and, under joblib, one GPU).
-
-    Submitit jobs use ``hydra.launcher.cpus_per_task`` threads when it is set. Under joblib, n parallel
-    jobs on c cores each get c // n threads (oversubscribed threads made an MNIST epoch 18x slower here),
-    and on a machine with g > 1 GPUs job number j trains on GPU j mod g.
-    """
-    if not HydraConfig.initialized():
-        return
-    launcher = HydraConfig.get().launcher
-    if launcher.get("cpus_per_task"):
-        torch.set_num_threads(launcher.cpus_per_task)
-    if "joblib" not in launcher.get("_target_", ""):
-        return
-    cores = os.cpu_count() or 1
-    n_jobs = (
-        launcher.n_jobs if launcher.n_jobs > 0 else max(1, cores + 1 + launcher.n_jobs)
-    )  # joblib's -1: all
-    torch.set_num_threads(max(1, cores // n_jobs))
-    gpus = torch.cuda.device_count()
-    if gpus > 1 and cfg.trainer.devices == 1:
-        with open_dict(cfg):
-            cfg.trainer.devices = [HydraConfig.get().job.num % gpus]
-
-
 def _callbacks(
     cfg: DictConfig, ckpt_dir: Path, timer: UpdateTimer, history: EpochHistory
 ) -> list[pl.Callback]:
+    """Timing, history, RNG state and divergence guard; the per-epoch checkpoint; the progress bar."""
     callbacks: list[pl.Callback] = [timer, history, RandomState(), DivergenceGuard()]
     if cfg.checkpoint.every_n_epochs:
         callbacks.append(
@@ -126,6 +91,7 @@ def _callbacks(
 
 
 def _build_task(cfg: DictConfig) -> Classifier:
+    """The LightningModule with model, loss, optimizer and schedule instantiated from the config."""
     return Classifier(
         instantiate(cfg.model),
         instantiate(cfg.loss),
@@ -140,11 +106,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     With ``resume``, a run whose record is final (``ok`` or ``diverged``) is not run again, and a run
     that was killed or failed continues from its last checkpoint. Raises ConfigError / DataError before
-    any work for a bad config or data file; any later exception is recorded as ``failed`` (with a
-    ``<run_key>.traceback.txt`` beside the record) and re-raised.
+    any work for a bad config or data file; anything that stops the run later (an exception, Ctrl-C, a
+    SIGTERM) is recorded as ``failed`` (with ``<run_key>.traceback.txt`` beside the record) and re-raised.
     """
     config = resolved_config(cfg)
     validate(config)
+    check_launch(cfg)
     key = run_key(config)
     path = record_path(cfg.paths.results, cfg.experiment_name, key)
     if cfg.resume and (done := read_record(path)) is not None and done["status"] in FINAL_STATUSES:
@@ -159,7 +126,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ckpt_dir = checkpoint_dir(cfg.paths.results, cfg.experiment_name, key)
     resume_from = str(ckpt_dir / "last.ckpt") if cfg.resume and (ckpt_dir / "last.ckpt").exists() else None
     trainer: pl.Trainer | None = None
-    status, error, diverged_at = "ok", None, None
+    loggers: list = []
+    status, error, diverged_at = "failed", None, None
     try:
         pl.seed_everything(cfg.seed, verbose=False)
         datamodule = instantiate(cfg.data, seed=cfg.seed, _convert_="all")
@@ -183,10 +151,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             log.info("run %s continues from its checkpoint %s", key, resume_from)
         trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
         trainer.test(task, datamodule=datamodule, verbose=False)
+        status = "ok"
     except Diverged as err:
         status, error, diverged_at = "diverged", str(err), {"epoch": err.epoch, "update": err.step}
-    except Exception as err:
-        status, error = "failed", f"{type(err).__name__}: {err}"
+    except BaseException as err:  # also KeyboardInterrupt and SystemExit (Lightning's answer to SIGTERM)
+        error = f"{type(err).__name__}: {err}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.with_suffix(".traceback.txt").write_text(traceback.format_exc())
         raise
@@ -202,7 +171,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "updates": trainer.global_step if trainer else 0,
             "time_per_update_s": timer.median_update_time(TIMING_SKIP_FIRST),
             "time_per_epoch_s": timer.epoch_times,
-            "wall_time_s": time.perf_counter() - start,
+            "wall_time_s": time.perf_counter() - start,  # this attempt's
             "resumed_from": resume_from,
             "device": device_name(trainer.strategy.root_device if trainer else torch.device("cpu")),
             "processes": trainer.world_size if trainer else 1,
@@ -213,50 +182,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             },
             "git_commit": git_commit(),
             "output_dir": cfg.paths.output,
-            "choices": _group_choices(),
+            "choices": group_choices(),
             "config": config,
             "curve": history.rows,
         }
-        if trainer is None or trainer.global_rank == 0:
+        rank = trainer.global_rank if trainer else 0
+        if rank == 0:
             write_json_atomic(path, record)
-        if trainer is not None:
-            _summarise_in_wandb(trainer, record)
-        _finish_wandb()
-        _leave_process_group()
+            if status in FINAL_STATUSES and not cfg.checkpoint.keep:
+                shutil.rmtree(ckpt_dir, ignore_errors=True)
+        close_wandb(loggers, {"status": status, "run_key": key, **record["metrics"]}, rank)
+        leave_process_group()
     log.info("run %s: %s -> %s", key, status, path)
     return record
-
-
-def _summarise_in_wandb(trainer: pl.Trainer, record: dict[str, Any]) -> None:
-    """Put the run's status, key and final metrics into the W&B run summary (rank 0 only)."""
-    for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger) and trainer.global_rank == 0:
-            logger.experiment.summary.update(
-                {"status": record["status"], "run_key": record["run_key"], **record["metrics"]}
-            )
-
-
-def _group_choices() -> dict[str, str]:
-    """The config-group options the run was composed from (e.g. optimizer: momentum), if Hydra did."""
-    if not HydraConfig.initialized():
-        return {}
-    return {
-        k: v
-        for k, v in HydraConfig.get().runtime.choices.items()
-        if v and not k.startswith("hydra") and "/" not in k
-    }
-
-
-def _finish_wandb() -> None:
-    """Close the W&B run (if any), so that the next job of a multirun starts a run of its own."""
-    if "wandb" in sys.modules:
-        sys.modules["wandb"].finish()
-
-
-def _leave_process_group() -> None:
-    """Tear DDP's process group down: Lightning does so only for nccl; gloo ranks may abort at exit."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -267,7 +205,6 @@ def main(cfg: DictConfig) -> None:
     raises. In a multirun neither stops the sweep: the job's outcome is written to its folder and the
     sweep monitor (optfactors.sweep) sums them up at the end and sets the exit code.
     """
-    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     outcome: dict[str, Any]
     try:
         record = train(cfg)
@@ -278,20 +215,21 @@ def main(cfg: DictConfig) -> None:
             "wall_time_s": record["wall_time_s"],
         }
     except (ConfigError, DataError) as err:
-        if not multirun:
-            print(
-                f"optfactors: {'config' if isinstance(err, ConfigError) else 'data'} error: {err}",
-                file=sys.stderr,
-            )
+        kind = "config" if isinstance(err, ConfigError) else "data"
+        if not is_multirun():
+            print(f"optfactors: {kind} error: {err}", file=sys.stderr)
             sys.exit(2)
-        log.error("invalid run: %s", err)
-        outcome = {"run_key": None, "status": "invalid", "error": str(err)}
+        log.error("invalid run: %s error: %s", kind, err)
+        outcome = {"run_key": None, "status": "invalid", "error": f"{kind} error: {err}"}
     except Exception as err:
-        if not multirun:
+        if not is_multirun():
             raise
         log.exception("run failed")
-        key = run_key(resolved_config(cfg))
-        outcome = {"run_key": key, "status": "failed", "error": f"{type(err).__name__}: {err}"}
+        outcome = {
+            "run_key": run_key(resolved_config(cfg)),
+            "status": "failed",
+            "error": f"{type(err).__name__}: {err}",
+        }
     write_json_atomic(Path(cfg.paths.output) / OUTCOME_FILE, outcome)
 
 
