@@ -191,7 +191,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             write_json_atomic(path, record)
             if status in FINAL_STATUSES and not cfg.checkpoint.keep:
                 shutil.rmtree(ckpt_dir, ignore_errors=True)
-        close_wandb(loggers, {"status": status, "run_key": key, **record["metrics"]}, rank)
+        close_wandb(loggers, {"status": status, "run_key": key, "error": error}, rank)
         leave_process_group()
     log.info("run %s: %s -> %s", key, status, path)
     return record
