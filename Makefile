@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXP ?= default
+# The batch-size study (the headline): what `make sweep` runs by default.
+STUDY := batch_timing batch_accuracy keskar_gap
+# Every registered experiment: experiments/*.yaml.
+EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
+EXP ?= $(STUDY)
 PROFILE ?= quick
 RESULTS ?= results
 # Real data: $DATA_DIR if set, else ../shared/data when it is there, else ./data (downloaded on first use).
@@ -12,7 +16,7 @@ DATA_DIR ?= $(if $(wildcard ../shared/data/mnist.npz),$(abspath ../shared/data),
 export DATA_DIR
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-all lint sweep collect figures report bench clean
+.PHONY: help install test test-all lint sweep reproduce collect figures report bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,12 +40,16 @@ test-all: install ## the whole suite, slow tests included
 lint: install ## ruff
 	$(BIN)/ruff check src tests
 
-sweep: install ## run experiment EXP (default: $(EXP)) at PROFILE, then collect, draw and report
-	@status=0; $(BIN)/optfactors -m experiment=$(EXP) profile=$(PROFILE) paths.results=$(RESULTS) || status=$$?; \
-	$(MAKE) --no-print-directory collect figures report && exit $$status
+sweep: install ## run the experiments EXP (default: the batch-size study) at PROFILE, then collect, draw, report
+	@status=0; for exp in $(EXP); do \
+	  $(BIN)/optfactors -m experiment=$$exp profile=$(PROFILE) paths.results=$(RESULTS) || status=1; \
+	done; $(MAKE) --no-print-directory collect figures report && exit $$status
 
-collect: install ## run records of EXP -> results/EXP/runs.csv and curves.csv
-	$(BIN)/python -m optfactors.results $(EXP) --results $(RESULTS)
+reproduce: install ## every experiment in experiments/ at PROFILE (quick|paper), then figures and report
+	$(MAKE) --no-print-directory sweep EXP="$(EXPERIMENTS)" PROFILE=$(PROFILE)
+
+collect: install ## run records of EXP -> results/<exp>/runs.csv and curves.csv
+	@for exp in $(EXP); do $(BIN)/python -m optfactors.results $$exp --results $(RESULTS) || exit 1; done
 
 figures: install ## every registered figure whose tables exist -> results/figures/*.png|pdf
 	$(BIN)/python -m optfactors.figures --results $(RESULTS)

@@ -11,6 +11,7 @@ from numbers import Real
 from typing import Any
 
 from optfactors.data import DATASETS, num_batches
+from optfactors.task import BN_EVAL_MODES
 
 
 class ConfigError(ValueError):
@@ -111,6 +112,37 @@ def validate(config: dict[str, Any]) -> None:
         m = optimizer["momentum"]
         _require(_is_number(m) and 0 <= m < 1, "optimizer.momentum", m, "a number in [0, 1)")
         _require(not optimizer.get("nesterov") or m > 0, "optimizer.momentum", m, "> 0 with nesterov: true")
+
+    _require(
+        config["bn_eval"] in BN_EVAL_MODES, "bn_eval", config["bn_eval"], f"one of {', '.join(BN_EVAL_MODES)}"
+    )
+    stop = config.get("early_stopping")
+    if stop:
+        monitors = [f"{split}/{m}" for split in ("train", "val") for m in ("loss", "acc")]
+        _require(
+            stop.get("monitor") in monitors,
+            "early_stopping.monitor",
+            stop.get("monitor"),
+            f"one of {', '.join(monitors)}",
+        )
+        _require(
+            stop.get("monitor", "").startswith("train") or data["val_size"] > 0,
+            "early_stopping.monitor",
+            stop["monitor"],
+            "a train/ metric when data.val_size=0",
+        )
+        _require(
+            _is_int(stop.get("patience")) and stop["patience"] >= 1,
+            "early_stopping.patience",
+            stop.get("patience"),
+            "a positive integer",
+        )
+        _require(
+            _is_number(stop.get("min_delta")) and stop["min_delta"] >= 0,
+            "early_stopping.min_delta",
+            stop.get("min_delta"),
+            "a number >= 0",
+        )
 
     epochs, max_steps = trainer.get("max_epochs"), trainer.get("max_steps", -1)
     _require(

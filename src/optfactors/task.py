@@ -16,6 +16,23 @@ ScheduleFactory = Callable[..., LRScheduler]
 
 #: Splits with epoch-level loss and accuracy; train_eval is the training set evaluated after training.
 SPLITS = ("train", "val", "test", "train_eval")
+BN_EVAL_MODES = ("running", "batch")
+
+
+def use_batch_statistics(model: nn.Module) -> None:
+    """Let the model's BatchNorm layers normalise with each batch's statistics without updating the running
+    averages (train mode with momentum 0), the rest of the model staying as it is (e.g. dropout off)."""
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.train()
+            module.momentum = 0.0
+
+
+def restore_momentum(model: nn.Module, momenta: dict[str, float | None]) -> None:
+    """Put back the BatchNorm momenta recorded before :func:`use_batch_statistics`."""
+    for name, module in model.named_modules():
+        if name in momenta:
+            module.momentum = momenta[name]
 
 
 class Classifier(pl.LightningModule):
@@ -25,6 +42,10 @@ class Classifier(pl.LightningModule):
     per update, at the Trainer's ``log_every_n_steps``, ``step/loss`` (reduced across processes), ``step/lr``
     and ``step/grad_norm`` (of the averaged gradient, identical on every process).
     Test dataloader 0 is the test set, dataloader 1 (if any) the training set in eval mode.
+
+    ``bn_eval`` says which statistics BatchNorm uses when evaluating: ``running`` (PyTorch's eval mode, the
+    running averages from training) or ``batch`` (each evaluation batch's own statistics, as in Keskar et
+    al.'s released Keras code); the running averages are left unchanged either way, and dropout is off.
     """
 
     def __init__(
@@ -34,11 +55,14 @@ class Classifier(pl.LightningModule):
         optimizer: OptimizerFactory,
         schedule: ScheduleFactory | None = None,
         schedule_interval: str = "step",
+        bn_eval: str = "running",
     ) -> None:
         super().__init__()
+        if bn_eval not in BN_EVAL_MODES:
+            raise ValueError(f"bn_eval must be one of {BN_EVAL_MODES}, got {bn_eval!r}")
         self.model, self.loss = model, loss
         self.optimizer_factory, self.schedule_factory = optimizer, schedule
-        self.schedule_interval = schedule_interval
+        self.schedule_interval, self.bn_eval = schedule_interval, bn_eval
         # nan_strategy="disable": a diverged loss must show as NaN, not be silently dropped.
         self.means = nn.ModuleDict(
             {f"{split}_{m}": MeanMetric(nan_strategy="disable") for split in SPLITS for m in ("loss", "acc")}
@@ -83,6 +107,33 @@ class Classifier(pl.LightningModule):
         if self._should_log_step():
             grads = [p.grad for p in self.parameters() if p.grad is not None]
             self.log("step/grad_norm", torch.nn.utils.get_total_norm(grads), on_step=True, on_epoch=False)
+
+    def _eval_mode(self) -> None:
+        self.trainer.model.eval()
+        if self.bn_eval == "batch":
+            self._momenta = {
+                n: m.momentum
+                for n, m in self.model.named_modules()
+                if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            }
+            use_batch_statistics(self.model)
+
+    def _train_mode(self) -> None:
+        if self.bn_eval == "batch":
+            restore_momentum(self.model, self._momenta)
+        self.trainer.model.train()
+
+    def on_validation_model_eval(self) -> None:
+        self._eval_mode()
+
+    def on_validation_model_train(self) -> None:
+        self._train_mode()
+
+    def on_test_model_eval(self) -> None:
+        self._eval_mode()
+
+    def on_test_model_train(self) -> None:
+        self._train_mode()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._loss_and_log(batch, "val")

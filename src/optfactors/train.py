@@ -17,7 +17,7 @@ import lightning
 import lightning.pytorch as pl
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 from omegaconf import DictConfig
 
 from optfactors.callbacks import Diverged, DivergenceGuard, EpochHistory, RandomState, UpdateTimer
@@ -72,7 +72,7 @@ def _final_metrics(trainer: pl.Trainer, history: EpochHistory) -> dict[str, floa
 def _callbacks(
     cfg: DictConfig, ckpt_dir: Path, timer: UpdateTimer, history: EpochHistory
 ) -> list[pl.Callback]:
-    """Timing, history, RNG state and divergence guard; the per-epoch checkpoint; the progress bar."""
+    """Timing, history, RNG state, divergence guard; per-epoch checkpoint, early stopping, progress bar."""
     callbacks: list[pl.Callback] = [timer, history, RandomState(), DivergenceGuard()]
     if cfg.checkpoint.every_n_epochs:
         callbacks.append(
@@ -83,6 +83,14 @@ def _callbacks(
                 every_n_epochs=cfg.checkpoint.every_n_epochs,
                 save_on_train_epoch_end=True,
                 enable_version_counter=False,
+            )
+        )
+    if cfg.early_stopping:
+        stop = cfg.early_stopping
+        mode = "max" if stop.monitor.endswith("acc") else "min"
+        callbacks.append(
+            EarlyStopping(
+                stop.monitor, stop.min_delta, stop.patience, mode=mode, check_on_train_epoch_end=True
             )
         )
     if cfg.trainer.enable_progress_bar:
@@ -98,6 +106,7 @@ def _build_task(cfg: DictConfig) -> Classifier:
         instantiate(cfg.optimizer),
         instantiate(cfg.scheduler.schedule),
         cfg.scheduler.interval,
+        cfg.bn_eval,
     )
 
 
