@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from optfactors.claims import CLAIMS, Claim
-from optfactors.figures import FIGURES
+from optfactors.figures import FIGURES, TABLES
 from optfactors.record import STATUSES
 from optfactors.results import load_tables
 
@@ -41,7 +41,7 @@ def _row(cells: tuple[str, ...]) -> str:
 
 
 def experiment_section(results_dir: Path, experiment: str) -> list[str]:
-    """The Markdown lines of one experiment: run counts, the claims table, criteria, figures."""
+    """Markdown of one experiment: run counts, the claims table, criteria, summary tables, figures."""
     command = f"`{rerun_command(experiment)}`"
     lines = [f"## {experiment}", ""]
     tables = load_tables(results_dir, experiment)
@@ -73,6 +73,11 @@ def experiment_section(results_dir: Path, experiment: str) -> list[str]:
         lines += [""] + details + ([""] if details else [])
     else:
         lines += ["No claims registered for this experiment yet.", ""]
+    for name, (table_experiment, fn) in TABLES.items():
+        table_md = results_dir / experiment / f"{name}.md"
+        if table_experiment == experiment and table_md.is_file():
+            summary = (fn.__doc__ or "").strip().splitlines()[0]
+            lines += [f"**{name}**: {summary} ([csv]({experiment}/{name}.csv))", "", table_md.read_text(), ""]
     figures = [
         f.name
         for f in FIGURES.values()

@@ -15,6 +15,9 @@ import pandas as pd
 
 from optfactors.record import STATUSES
 
+#: The runs.csv column of the (global) batch size.
+BATCH_SIZE = "data.batch_size"
+
 #: Config columns left out of runs.csv: where files were on the machine that ran, not what was run.
 LOCAL_COLUMNS = ("paths.results", "paths.output", "data.root")
 
@@ -89,6 +92,22 @@ def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame,
     except pd.errors.EmptyDataError:
         curves = pd.DataFrame(columns=["run_key", "epoch"])
     return pd.read_csv(runs_csv), curves
+
+
+def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs that finished with status ok (the only ones that enter means)."""
+    return runs[runs["status"] == "ok"]
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub Markdown table (cells as they print; ``|`` escaped)."""
+
+    def row(cells: list) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    lines = [row(list(table.columns)), row(["---"] * len(table.columns))]
+    lines += [row(["" if pd.isna(v) else v for v in values]) for values in table.itertuples(index=False)]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,6 +3,8 @@
 A figure family module registers its functions with :func:`register_figure`; :func:`draw_all` draws each
 one whose experiment has tables under the results directory into ``<results>/figures/<name>.png|pdf``.
 Figure functions build a ``matplotlib.figure.Figure`` directly (no pyplot), so they need no backend.
+Summary tables (``fn(runs, curves) -> DataFrame``, :func:`register_table`) are written the same way, to
+``<results>/<experiment>/<name>.csv|md``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from optfactors.figures.style import use_style
-from optfactors.results import load_tables
+from optfactors.results import load_tables, markdown_table
 
 FigureFn = Callable[[pd.DataFrame, pd.DataFrame], Figure]
+TableFn = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
 
 #: Output formats with their save metadata: no creation date in PDFs, so redrawing unchanged tables
 #: leaves the committed files unchanged.
@@ -35,6 +38,35 @@ class FigureSpec:
 
 #: Every registered figure by name, in registration order.
 FIGURES: dict[str, FigureSpec] = {}
+#: Every registered summary table by name: (experiment, function).
+TABLES: dict[str, tuple[str, TableFn]] = {}
+
+
+def register_table(name: str, experiment: str) -> Callable[[TableFn], TableFn]:
+    """Decorator registering ``fn(runs, curves) -> DataFrame`` as table ``name`` of ``experiment``."""
+
+    def decorator(fn: TableFn) -> TableFn:
+        if name in TABLES:
+            raise ValueError(f"table {name!r} is already registered")
+        TABLES[name] = (experiment, fn)
+        return fn
+
+    return decorator
+
+
+def write_tables(results_dir: str | Path) -> list[Path]:
+    """Write every registered table whose experiment has tables, as CSV and Markdown; return the files."""
+    written: list[Path] = []
+    for name, (experiment, fn) in TABLES.items():
+        tables = load_tables(results_dir, experiment)
+        if tables is None:
+            continue
+        table = fn(*tables)
+        base = Path(results_dir) / experiment / name
+        table.to_csv(base.with_suffix(".csv"), index=False)
+        base.with_suffix(".md").write_text(markdown_table(table) + "\n")
+        written += [base.with_suffix(".csv"), base.with_suffix(".md")]
+    return written
 
 
 def register_figure(name: str, experiment: str) -> Callable[[FigureFn], FigureFn]:
@@ -72,4 +104,4 @@ def draw_all(results_dir: str | Path) -> list[Path]:
 
 
 # Figure families: imported for their registrations.
-from optfactors.figures import batch_size  # noqa: E402, F401
+from optfactors.figures import batch_size, keskar, timing  # noqa: E402, F401

@@ -8,15 +8,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from optfactors.figures import draw_all  # noqa: E402
+from optfactors.figures import draw_all, write_tables  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Draw all registered figures and print the files written."""
+    """Draw all registered figures, write all registered tables, and print the files written."""
     parser = argparse.ArgumentParser(description="Draw every registered figure whose experiment has tables.")
     parser.add_argument("--results", default="results", help="results directory (default: results)")
     args = parser.parse_args(argv)
-    written = draw_all(args.results)
+    written = draw_all(args.results) + write_tables(args.results)
     for path in written:
         print(f"wrote {path}")
     if not written:

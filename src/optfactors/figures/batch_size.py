@@ -12,8 +12,8 @@ from matplotlib.ticker import MaxNLocator
 
 from optfactors.figures import register_figure
 from optfactors.figures.style import batch_size_color, display_name
+from optfactors.results import BATCH_SIZE, ok_runs
 
-BATCH = "data.batch_size"
 #: Final metrics of panel (b): column, legend label, bar hatch (train hatched, test solid).
 FINAL_METRICS = (("train_eval_acc", "train (eval mode)", "///"), ("test_acc", "test", None))
 FOOTNOTE_SIZE = 8.5
@@ -22,7 +22,7 @@ FOOTNOTE_SIZE = 8.5
 @register_figure("default_batch_size", "default")
 def default_batch_size(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     """(a) validation accuracy per epoch and (b) final train/test accuracy, one colour per batch size."""
-    ok = runs[runs["status"] == "ok"]
+    ok = ok_runs(runs)
     fig = Figure(layout="constrained")
     ax_curves, ax_bars = fig.subplots(1, 2, width_ratios=(1.25, 1))
     if ok.empty:
@@ -38,9 +38,9 @@ def default_batch_size(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
 
 def _plot_curves(ax: Axes, ok: pd.DataFrame, curves: pd.DataFrame) -> None:
     """Validation accuracy (%) vs epoch: mean over seeds per batch size, min-max band."""
-    per_run = curves.merge(ok[["run_key", BATCH]], on="run_key")
-    updates = ok.groupby(BATCH)["updates"].mean()
-    for batch, group in per_run.groupby(BATCH):
+    per_run = curves.merge(ok[["run_key", BATCH_SIZE]], on="run_key")
+    updates = ok.groupby(BATCH_SIZE)["updates"].mean()
+    for batch, group in per_run.groupby(BATCH_SIZE):
         acc = (100 * group["val_acc"]).groupby(group["epoch"]).agg(["mean", "min", "max"])
         epochs = acc.index + 1  # curves count epochs from 0; plot epochs completed
         color = batch_size_color(int(batch))
@@ -56,7 +56,7 @@ def _plot_curves(ax: Axes, ok: pd.DataFrame, curves: pd.DataFrame) -> None:
 def _plot_final(ax: Axes, ok: pd.DataFrame) -> None:
     """Final train (eval mode) and test accuracy (%) per batch size: grouped bars, error bars = seed std."""
     metrics = [m for m, _, _ in FINAL_METRICS]
-    by_batch = (100 * ok[metrics]).groupby(ok[BATCH])
+    by_batch = (100 * ok[metrics]).groupby(ok[BATCH_SIZE])
     mean, std = by_batch.mean(), by_batch.std().fillna(0.0)  # std of a single seed: no error bar
     batches = [int(b) for b in mean.index]
     width = 0.38
@@ -108,7 +108,7 @@ def _title(runs: pd.DataFrame, ok: pd.DataFrame) -> str:
     epochs = _values(runs, "trainer.max_epochs")
     same = f"Same {epochs} epochs" if epochs else "Same epochs"
     setting = ", ".join(filter(None, (_values(runs, f"choice.{g}") for g in ("data", "model", "optimizer"))))
-    means = ok.groupby(BATCH)["test_acc"].mean().dropna()
+    means = ok.groupby(BATCH_SIZE)["test_acc"].mean().dropna()
     if len(means) < 2:
         return f"{same}: too few successful runs to compare batch sizes ({setting})"
     small, large = int(means.index[0]), int(means.index[-1])
@@ -127,7 +127,7 @@ def _footnote(fig: Figure, runs: pd.DataFrame, ok: pd.DataFrame) -> None:
     """What the bands and bars show, and how many runs were left out because they did not finish ok."""
     notes = []
     if not ok.empty:
-        counts = ok.groupby(BATCH).size()
+        counts = ok.groupby(BATCH_SIZE).size()
         n = f"{counts.min()}" if counts.min() == counts.max() else f"{counts.min()}-{counts.max()}"
         seeds = "seed" if n == "1" else "seeds"
         notes.append(
@@ -139,3 +139,53 @@ def _footnote(fig: Figure, runs: pd.DataFrame, ok: pd.DataFrame) -> None:
         notes.append(f"Excluded from all means: {parts} run(s).")
     # A figure-level x label is the one bottom text constrained layout makes room for.
     fig.supxlabel("\n".join(notes), x=0.0, ha="left", fontsize=FOOTNOTE_SIZE, color="0.35")
+
+
+#: batch_accuracy's curves: column, label, line style.
+ACCURACY_CURVES = (("train_eval_acc", "train (eval mode)", "--"), ("val_acc", "validation", "-"))
+
+
+def accuracy_by_batch(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset and batch size: mean and std over seeds of the final train and validation accuracy (%)."""
+    ok = ok_runs(runs)
+    columns = [c for c, _, _ in ACCURACY_CURVES]
+    stats = (
+        (100 * ok[columns])
+        .groupby([ok["choice.data"], ok["choice.model"], ok[BATCH_SIZE]])
+        .agg(["mean", "std"])
+    )
+    stats.columns = [f"{column}_{stat}" for column, stat in stats.columns]
+    stats["seeds"] = ok.groupby(["choice.data", "choice.model", BATCH_SIZE]).size()
+    return stats.reset_index()
+
+
+@register_figure("batch_accuracy", "batch_accuracy")
+def batch_accuracy(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """One panel per dataset: final train and validation accuracy vs batch size (same epochs for all)."""
+    stats = accuracy_by_batch(runs)
+    settings = list(stats.groupby(["choice.data", "choice.model"]).groups)
+    fig = Figure(layout="constrained", figsize=(5 * max(len(settings), 1), 4.2))
+    axes = fig.subplots(1, max(len(settings), 1), squeeze=False)[0]
+    for ax, (data, model) in zip(axes, settings, strict=False):
+        group = stats[(stats["choice.data"] == data) & (stats["choice.model"] == model)]
+        for column, label, style in ACCURACY_CURVES:
+            mean, std = group[f"{column}_mean"], group[f"{column}_std"].fillna(0.0)
+            ax.errorbar(
+                group[BATCH_SIZE], mean, yerr=std, linestyle=style, marker="o", capsize=3, label=label
+            )
+        epochs = _values(runs[runs["choice.data"] == data], "trainer.max_epochs")
+        ax.set(xscale="log", xlabel="batch size", ylabel="final accuracy (%)")
+        ax.set_title(
+            f"{display_name(data)}, {display_name(model)}, {epochs} epochs", loc="left", fontsize="medium"
+        )
+        ax.legend(loc="lower left")
+    fig.suptitle("Same epochs, larger batch: train and validation accuracy both drop (an optimization issue)")
+    fig.supxlabel(
+        "Mean ± std over seeds; plain SGD, one learning rate for every batch size, so larger batches make "
+        "fewer updates. Train accuracy: the training set re-evaluated in eval mode after training.",
+        x=0.0,
+        ha="left",
+        fontsize=FOOTNOTE_SIZE,
+        color="0.35",
+    )
+    return fig
