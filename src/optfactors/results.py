@@ -54,11 +54,16 @@ def load_records(experiment_dir: Path) -> list[dict[str, Any]]:
 
 
 def run_row(record: dict[str, Any]) -> dict[str, Any]:
-    """One runs.csv row: run fields, final metrics, timing, the Hydra choices and the flattened config."""
+    """One runs.csv row: run fields, dataset and model, final metrics, timing, the Hydra choices and the
+    flattened config."""
     row = {field: record.get(field) for field in RUN_FIELDS}
     row["diverged_epoch"] = (record.get("diverged_at") or {}).get("epoch")
     epoch_times = record.get("time_per_epoch_s") or []
     row["time_per_epoch_s"] = statistics.median(epoch_times) if epoch_times else None
+    row["dataset"] = record["config"]["data"]["name"]
+    row["model"] = record["config"]["model"]["_target_"].rsplit(".", 1)[
+        -1
+    ]  # the builder: mlp, keskar_c1, ...
     row.update(record.get("metrics", {}))
     row.update(flatten(record.get("choices", {}), "choice."))
     row.update({k: v for k, v in flatten(record["config"]).items() if k not in LOCAL_COLUMNS})

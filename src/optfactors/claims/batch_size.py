@@ -52,7 +52,7 @@ def large_batch_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     if ok.empty:
         return ClaimResult("no ok runs", None)
     parts, verdicts = [], []
-    for (data, model), group in ok.groupby(["choice.data", "choice.model"]):
+    for (data, model), group in ok.groupby(["dataset", "model"]):
         means = (100 * group[["train_eval_acc", "val_acc"]]).groupby(group[BATCH_SIZE]).mean()
         if len(means) < 2:
             continue

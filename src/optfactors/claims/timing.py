@@ -13,7 +13,7 @@ from optfactors.results import BATCH_SIZE, ok_runs
 def _median_by_batch(runs: pd.DataFrame, column: str) -> pd.Series:
     """Median over repeats of ``column`` per batch size, MNIST/MLP runs (the quick series)."""
     ok = ok_runs(runs)
-    ok = ok[(ok["choice.data"] == "mnist") & (ok["choice.model"] == "mlp")]
+    ok = ok[(ok["dataset"] == "mnist") & (ok["model"] == "mlp")]
     return ok.groupby(BATCH_SIZE)[column].median()
 
 

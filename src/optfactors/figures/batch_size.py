@@ -149,13 +149,9 @@ def accuracy_by_batch(runs: pd.DataFrame) -> pd.DataFrame:
     """Per dataset and batch size: mean and std over seeds of the final train and validation accuracy (%)."""
     ok = ok_runs(runs)
     columns = [c for c, _, _ in ACCURACY_CURVES]
-    stats = (
-        (100 * ok[columns])
-        .groupby([ok["choice.data"], ok["choice.model"], ok[BATCH_SIZE]])
-        .agg(["mean", "std"])
-    )
+    stats = (100 * ok[columns]).groupby([ok["dataset"], ok["model"], ok[BATCH_SIZE]]).agg(["mean", "std"])
     stats.columns = [f"{column}_{stat}" for column, stat in stats.columns]
-    stats["seeds"] = ok.groupby(["choice.data", "choice.model", BATCH_SIZE]).size()
+    stats["seeds"] = ok.groupby(["dataset", "model", BATCH_SIZE]).size()
     return stats.reset_index()
 
 
@@ -163,17 +159,17 @@ def accuracy_by_batch(runs: pd.DataFrame) -> pd.DataFrame:
 def batch_accuracy(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     """One panel per dataset: final train and validation accuracy vs batch size (same epochs for all)."""
     stats = accuracy_by_batch(runs)
-    settings = list(stats.groupby(["choice.data", "choice.model"]).groups)
+    settings = list(stats.groupby(["dataset", "model"]).groups)
     fig = Figure(layout="constrained", figsize=(5 * max(len(settings), 1), 4.2))
     axes = fig.subplots(1, max(len(settings), 1), squeeze=False)[0]
     for ax, (data, model) in zip(axes, settings, strict=False):
-        group = stats[(stats["choice.data"] == data) & (stats["choice.model"] == model)]
+        group = stats[(stats["dataset"] == data) & (stats["model"] == model)]
         for column, label, style in ACCURACY_CURVES:
             mean, std = group[f"{column}_mean"], group[f"{column}_std"].fillna(0.0)
             ax.errorbar(
                 group[BATCH_SIZE], mean, yerr=std, linestyle=style, marker="o", capsize=3, label=label
             )
-        epochs = _values(runs[runs["choice.data"] == data], "trainer.max_epochs")
+        epochs = _values(runs[runs["dataset"] == data], "trainer.max_epochs")
         ax.set(xscale="log", xlabel="batch size", ylabel="final accuracy (%)")
         ax.set_title(
             f"{display_name(data)}, {display_name(model)}, {epochs} epochs", loc="left", fontsize="medium"

@@ -25,7 +25,7 @@ REGIMES = ("sb", "lb")
 def sb_lb_summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Per network and regime: train/test accuracy (%) mean and std over seeds, epochs, batch size, seeds."""
     ok = ok_runs(runs)
-    keys = [ok["choice.data"], ok["choice.model"], ok["regime"]]
+    keys = [ok["dataset"], ok["model"], ok["regime"]]
     acc = (100 * ok[["train_eval_acc", "test_acc"]]).groupby(keys).agg(["mean", "std"])
     acc.columns = [f"{column}_{stat}" for column, stat in acc.columns]
     grouped = ok.groupby(keys)
@@ -34,7 +34,7 @@ def sb_lb_summary(runs: pd.DataFrame) -> pd.DataFrame:
         grouped[BATCH_SIZE].first(),
         grouped.size(),
     )
-    return acc.reset_index().rename(columns={"choice.data": "data", "choice.model": "model"})
+    return acc.reset_index().rename(columns={"dataset": "data"})
 
 
 @register_table("table2", "keskar_gap")

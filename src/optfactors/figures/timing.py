@@ -19,7 +19,7 @@ PANELS = (
 
 def timing_by_batch(runs: pd.DataFrame) -> pd.DataFrame:
     """Per dataset/model and batch size: median, min and max over repeats of both times, and the count."""
-    stats = ok_runs(runs).groupby(["choice.data", "choice.model", BATCH_SIZE])[[c for c, _, _ in PANELS]]
+    stats = ok_runs(runs).groupby(["dataset", "model", BATCH_SIZE])[[c for c, _, _ in PANELS]]
     stats = stats.agg(["median", "min", "max", "count"])
     stats.columns = [f"{column}_{stat}" for column, stat in stats.columns]
     return stats.reset_index()
@@ -32,16 +32,16 @@ def batch_timing(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     fig = Figure(layout="constrained", figsize=(10, 4.2))
     axes = fig.subplots(1, 2)
     for ax, (column, ylabel, title) in zip(axes, PANELS, strict=True):
-        for (data, model), group in stats.groupby(["choice.data", "choice.model"]):
+        for (data, model), group in stats.groupby(["dataset", "model"]):
             _plot_series(ax, group, column, f"{display_name(data)}, {display_name(model)}")
         ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel=ylabel)
         ax.set_title(title, loc="left", fontsize="medium")
         ax.legend(loc="best")
     device = "/".join(sorted(ok_runs(runs)["device"].dropna().unique()))
-    fig.suptitle(f"Larger batches: an update costs more, an epoch costs less ({device})")
-    repeats = stats["time_per_epoch_s_count"]
+    fig.suptitle(f"Larger batches: an update costs more, an epoch costs less. Device: {device}")
+    low, high = stats["time_per_epoch_s_count"].min(), stats["time_per_epoch_s_count"].max()
     fig.supxlabel(
-        f"Each point: median over {repeats.min()}-{repeats.max()} repeats, bars min-max. "
+        f"Each point: median over {low if low == high else f'{low}-{high}'} repeats, bars min-max. "
         "Every epoch is a real, full pass over the training set.",
         x=0.0,
         ha="left",

@@ -1,0 +1,160 @@
+"""The batch-size study: every experiment's sweep composes to valid configs, early stopping and the BN switch
+work, and a miniature of each experiment produces its tables, figures and claims."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from optfactors.claims import CLAIMS
+from optfactors.config import validate
+from optfactors.figures import FIGURES, TABLES, draw_all, write_tables
+from optfactors.record import resolved_config
+from optfactors.results import collect
+from optfactors.task import restore_momentum, use_batch_statistics
+from optfactors.train import CONF_DIR, train
+
+EXPERIMENTS = sorted(p.stem for p in (CONF_DIR.parent / "experiments").glob("*.yaml"))
+
+
+def _sweep(experiment: str, profile: str) -> list[list[str]]:
+    """Every job's overrides of an experiment's sweep at a profile (the basic sweeper's cartesian product)."""
+    base = [f"experiment={experiment}", f"profile={profile}"]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=base, return_hydra_config=True)
+    params = [f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()]
+    parsed = OverridesParser.create().parse_overrides(params)
+    values = [
+        [
+            f"{o.key_or_group}={v}"
+            for v in (o.sweep_string_iterator() if o.is_sweep_override() else [o.value()])
+        ]
+        for o in parsed
+    ]
+    return [base + list(job) for job in itertools.product(*values)]
+
+
+@pytest.mark.parametrize("profile", ["quick", "paper"])
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_run_of_every_sweep_is_a_valid_config(experiment, profile, data_dir, tmp_path):
+    jobs = _sweep(experiment, profile)
+    assert len(jobs) >= 2
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        for job in jobs:
+            cfg = compose("config", overrides=[*job, f"paths.output={tmp_path}"])
+            validate(resolved_config(cfg))
+            assert cfg.experiment_name == experiment and cfg.profile.name == profile
+
+
+def test_keskar_gap_large_batch_is_ten_percent_of_the_training_set(make_cfg):
+    for setting in ("mnist_f1", "cifar10_c1"):
+        sb = make_cfg("experiment=keskar_gap", f"setting={setting}", "regime=sb")
+        lb = make_cfg("experiment=keskar_gap", f"setting={setting}", "regime=lb")
+        assert lb.data.batch_size == lb.data.subset // 10 and sb.data.batch_size < lb.data.batch_size
+        assert lb.bn_eval == "batch" and lb.early_stopping.monitor == "train/loss" and lb.checkpoint.keep
+    paper = make_cfg("experiment=keskar_gap", "profile=paper", "setting=cifar10_c2", "regime=lb")
+    assert paper.data.batch_size == 5000 and paper.data.subset is None and paper.data.val_size == 0
+
+
+def test_early_stopping_ends_a_run_whose_training_loss_stops_improving(make_cfg):
+    record = train(
+        make_cfg(
+            "data.subset=300",
+            "data.val_size=100",
+            "data.batch_size=100",
+            "trainer.max_epochs=6",
+            "+early_stopping={monitor: train/loss, patience: 1, min_delta: 10.0}",
+        )
+    )
+    # Epoch 0 sets the best loss; epoch 1 does not improve it by 10: patience 1 is used up.
+    assert record["status"] == "ok" and record["epochs"] == 2
+
+
+def test_batch_statistics_evaluation_leaves_running_averages_and_dropout_alone():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.Dropout(0.5))
+    model.train()
+    model(torch.randn(64, 4) * 3 + 1)  # running averages now differ from any batch's statistics
+    x = torch.randn(32, 4)
+    model.eval()
+    running = model(x)
+    mean, var = model[1].running_mean.clone(), model[1].running_var.clone()
+    use_batch_statistics(model)
+    batch = model(x)
+    h = model[0](x)
+    expected = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + 1e-5) * model[1].weight + model[1].bias
+    assert torch.allclose(batch, expected, atol=1e-5) and not torch.allclose(batch, running)
+    assert torch.equal(model[1].running_mean, mean) and torch.equal(model[1].running_var, var)
+    assert not model[2].training  # dropout stays off
+    restore_momentum(model, {"1": 0.1})
+    assert model[1].momentum == 0.1
+
+
+MINIATURES = {  # experiment -> (common overrides, the runs' overrides)
+    "batch_timing": (
+        ("data.subset=2000",),
+        [(f"data.batch_size={b}",) for b in (1, 100, 1000, 2000)],
+    ),
+    "batch_accuracy": (
+        (
+            "sizes.mnist.subset=256",
+            "sizes.cifar10.subset=256",
+            "sizes.mnist.val_size=100",
+            "sizes.cifar10.val_size=100",
+            "sizes.mnist.max_epochs=1",
+            "sizes.cifar10.max_epochs=1",
+            "trainer.limit_test_batches=1",
+        ),
+        [(f"setting={s}", f"data.batch_size={b}") for s in ("mnist_mlp", "cifar10_c1") for b in (16, 256)],
+    ),
+    "keskar_gap": (
+        (
+            "sizes.mnist.subset=300",
+            "sizes.cifar10.subset=200",
+            "sizes.mnist.val_size=100",
+            "sizes.cifar10.val_size=100",
+            "sizes.mnist.max_epochs=2",
+            "sizes.cifar10.max_epochs=2",
+            "sizes.mnist.sb=10",
+            "sizes.cifar10.sb=10",
+            "sizes.mnist.lb=30",
+            "sizes.cifar10.lb=20",
+            "trainer.limit_test_batches=1",
+        ),
+        [
+            (f"setting={s}", f"regime={r}", f"seed={seed}")
+            for s in ("mnist_f1", "cifar10_c1")
+            for r in ("sb", "lb")
+            for seed in (0, 1)
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("experiment", sorted(MINIATURES))
+def test_a_miniature_of_each_experiment_gives_its_tables_figures_and_claims(make_cfg, experiment):
+    common, runs = MINIATURES[experiment]
+    for run in runs:
+        record = train(make_cfg(f"experiment={experiment}", *common, *run))
+        assert record["status"] == "ok", record["error"]
+    results = Path(make_cfg().paths.results)
+    table, curves = collect(results, experiment)
+    assert len(table) == len(runs)
+    written = {p.name for p in draw_all(results) + write_tables(results)}
+    for name, spec in FIGURES.items():
+        if spec.experiment == experiment:
+            assert {f"{name}.png", f"{name}.pdf"} <= written
+    for name, (table_experiment, _) in TABLES.items():
+        if table_experiment == experiment:
+            assert (results / experiment / f"{name}.csv").read_text().count(
+                "\n"
+            ) == 1 + 2 * 2  # header + rows
+    for claim in CLAIMS.values():
+        if claim.experiment == experiment:
+            result = claim.fn(table, curves)
+            assert result.measured and result.reproduced in (True, False), (claim.claim_id, result)
