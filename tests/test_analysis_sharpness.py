@@ -1,0 +1,86 @@
+"""ε-sharpness of separable quadratics against its closed form (the maximum sits at a corner of the box)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from torch import Tensor, nn
+
+from optfactors.analysis.sharpness import epsilon_sharpness
+
+CURVATURES = torch.tensor([4.0, 1.0, 0.5, 2.0, 0.1, 3.0, 1.5, 0.2], dtype=torch.float64)
+THETA = torch.tensor([0.5, -1.0, 2.0, -0.3, 1.2, 0.8, -2.5, 0.05], dtype=torch.float64)
+ONE_BATCH = [(torch.zeros(1), torch.zeros(1))]
+
+
+class Parameters(nn.Module):
+    """A "model" whose output is its parameter vector."""
+
+    def __init__(self, theta: Tensor) -> None:
+        super().__init__()
+        self.theta = nn.Parameter(theta.clone())
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.theta
+
+
+def separable_quadratic(out: Tensor, _: Tensor) -> Tensor:
+    """``f(theta) = 1/2 sum_i h_i theta_i^2`` plus a constant, so that ``1 + f(x)`` is not ~1."""
+    return 0.5 * (CURVATURES * out**2).sum() + 0.25
+
+
+def _phi(f_max: float) -> float:
+    f_x = separable_quadratic(THETA, THETA).item()
+    return (f_max - f_x) / (1 + f_x) * 100
+
+
+@pytest.mark.parametrize("epsilon", [1e-3, 5e-2])
+def test_full_space_sharpness_of_a_separable_quadratic(epsilon: float) -> None:
+    # f is convex and separable: the maximum over the box is the corner y_i = sign(x_i) eps (|x_i| + 1).
+    corner = THETA + THETA.sign() * epsilon * (THETA.abs() + 1)
+    expected = _phi(separable_quadratic(corner, corner).item())
+    model = Parameters(THETA)
+    assert epsilon_sharpness(model, separable_quadratic, ONE_BATCH, epsilon=epsilon) == pytest.approx(
+        expected
+    )
+
+
+def test_subspace_sharpness_of_a_separable_quadratic() -> None:
+    epsilon, p, seed = 1e-2, 3, 7
+    # The documented random subspace, and the exact maximum over the 2^p corners of its box.
+    basis = torch.randn(THETA.numel(), p, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    coords = torch.linalg.lstsq(basis, THETA).solution
+    bound = epsilon * (coords.abs() + 1)
+    corners = [
+        THETA + basis @ (torch.tensor(signs, dtype=torch.float64) * bound)
+        for signs in itertools.product([-1, 1], repeat=p)
+    ]
+    expected = _phi(max(separable_quadratic(c, c).item() for c in corners))
+    model = Parameters(THETA)
+    phi = epsilon_sharpness(model, separable_quadratic, ONE_BATCH, epsilon=epsilon, subspace_dim=p, seed=seed)
+    assert phi == pytest.approx(expected)
+
+
+def test_sharpness_is_nonnegative_on_an_mlp_and_grows_with_epsilon() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    generator = torch.Generator().manual_seed(1)
+    batches = [
+        (torch.randn(16, 4, generator=generator), torch.randint(0, 3, (16,), generator=generator))
+        for _ in range(2)
+    ]
+    loss_fn = nn.functional.cross_entropy
+    small, large = (epsilon_sharpness(model, loss_fn, batches, epsilon=eps) for eps in (1e-3, 1e-1))
+    assert 0 < small < large
+    assert np.isfinite(epsilon_sharpness(model, loss_fn, batches, subspace_dim=5))
+
+
+def test_rejects_bad_arguments() -> None:
+    model = Parameters(THETA)
+    with pytest.raises(ValueError, match="epsilon"):
+        epsilon_sharpness(model, separable_quadratic, ONE_BATCH, epsilon=0)
+    with pytest.raises(ValueError, match="subspace_dim"):
+        epsilon_sharpness(model, separable_quadratic, ONE_BATCH, subspace_dim=THETA.numel() + 1)
