@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from optfactors.config import train_size
 from optfactors.record import STATUSES
 
 #: The runs.csv column of the (global) batch size.
@@ -61,6 +62,7 @@ def run_row(record: dict[str, Any]) -> dict[str, Any]:
     epoch_times = record.get("time_per_epoch_s") or []
     row["time_per_epoch_s"] = statistics.median(epoch_times) if epoch_times else None
     row["dataset"] = record["config"]["data"]["name"]
+    row["train_samples"] = train_size(record["config"]["data"])
     row["model"] = record["config"]["model"]["_target_"].rsplit(".", 1)[
         -1
     ]  # the builder: mlp, keskar_c1, ...
