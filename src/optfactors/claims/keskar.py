@@ -65,8 +65,12 @@ def lb_generalizes_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResul
         noise = _std(sb["test_acc_std"]) + _std(lb["test_acc_std"])
         parts.append(f"{name}: gap {gap:+.2f} points (SB - LB), seed noise {noise:.2f}")
         verdicts.append(gap > noise)
+    capped = runs[(runs["status"] == "ok") & (runs["epochs"] >= runs["trainer.max_epochs"])]
+    capped_by_model = ", ".join(f"{display_name(m)} {n}" for m, n in capped.groupby("model").size().items())
     detail = (
         "Reproduced if, for every network, SB's mean test accuracy exceeds LB's by more than the sum of "
-        "their seed standard deviations."
+        "their seed standard deviations. Runs stopped by the epoch cap rather than by the training loss "
+        f"ceasing to improve: {capped_by_model or 'none'}"
+        f" (of {int((runs['status'] == 'ok').sum())})."
     )
     return ClaimResult("; ".join(parts), all(verdicts), detail)
