@@ -10,7 +10,8 @@ STUDY := batch_timing batch_accuracy keskar_gap
 EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
 EXP ?= $(STUDY)
 PROFILE ?= quick
-RESULTS ?= results
+# The quick profile's outputs are the committed results/; the paper profile's go to results/paper/.
+RESULTS ?= results$(if $(filter paper,$(PROFILE)),/paper,)
 # Real data: $DATA_DIR if set, else ../shared/data when it is there, else ./data (downloaded on first use).
 DATA_DIR ?= $(if $(wildcard ../shared/data/mnist.npz),$(abspath ../shared/data),$(CURDIR)/data)
 export DATA_DIR

@@ -13,7 +13,15 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 #: Config keys that do not change what a run computes: left out of the run key.
-VOLATILE_KEYS = ("paths", "logger", "resume", "checkpoint", "data.root", "trainer.enable_progress_bar")
+VOLATILE_KEYS = (
+    "paths",
+    "logger",
+    "resume",
+    "checkpoint",
+    "data.root",
+    "trainer.enable_progress_bar",
+    "profile.results_suffix",
+)
 
 STATUSES = ("ok", "diverged", "failed")
 #: Statuses that are results: a sweep with ``resume`` does not run these again (a diverged run would diverge

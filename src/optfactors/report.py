@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from optfactors.claims import CLAIMS, Claim
-from optfactors.figures import FIGURES, TABLES
+from optfactors.figures import FIGURES, TABLES, write_tables
 from optfactors.record import STATUSES
 from optfactors.results import load_tables
 
@@ -76,7 +76,9 @@ def experiment_section(results_dir: Path, experiment: str) -> list[str]:
     for name, (table_experiment, fn) in TABLES.items():
         table_md = results_dir / experiment / f"{name}.md"
         if table_experiment == experiment and table_md.is_file():
-            summary = (fn.__doc__ or "").strip().splitlines()[0]
+            summary = " ".join(
+                line.strip() for line in (fn.__doc__ or "").strip().split("\n\n")[0].splitlines()
+            )
             lines += [f"**{name}**: {summary} ([csv]({experiment}/{name}.csv))", "", table_md.read_text(), ""]
     figures = [
         f.name
@@ -91,6 +93,7 @@ def experiment_section(results_dir: Path, experiment: str) -> list[str]:
 def write_report(results_dir: str | Path) -> Path:
     """Check every registered claim against the tables under ``results_dir``; write ``REPORT.md`` there."""
     results_dir = Path(results_dir)
+    write_tables(results_dir)  # the summary tables shown below come from the same tables as the claims
     lines = [
         "# optfactors: results report",
         "",

@@ -20,7 +20,7 @@ from optfactors.record import STATUSES
 BATCH_SIZE = "data.batch_size"
 
 #: Config columns left out of runs.csv: where files were on the machine that ran, not what was run.
-LOCAL_COLUMNS = ("paths.results", "paths.output", "data.root")
+LOCAL_COLUMNS = ("paths.results", "paths.output", "data.root", "profile.results_suffix")
 
 RUN_FIELDS = (
     "run_key",

@@ -175,7 +175,7 @@ def batch_accuracy(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
             f"{display_name(data)}, {display_name(model)}, {epochs} epochs", loc="left", fontsize="medium"
         )
         ax.legend(loc="lower left")
-    fig.suptitle("Same epochs, larger batch: train and validation accuracy both drop (an optimization issue)")
+    fig.suptitle("Same number of epochs: final train and validation accuracy vs batch size")
     fig.supxlabel(
         "Mean ± std over seeds; plain SGD, one learning rate for every batch size, so larger batches make "
         "fewer updates. Train accuracy: the training set re-evaluated in eval mode after training.",

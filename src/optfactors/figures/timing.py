@@ -38,7 +38,7 @@ def batch_timing(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
         ax.set_title(title, loc="left", fontsize="medium")
         ax.legend(loc="best")
     device = "/".join(sorted(ok_runs(runs)["device"].dropna().unique()))
-    fig.suptitle(f"Larger batches: an update costs more, an epoch costs less. Device: {device}")
+    fig.suptitle(f"Time for one update and for one epoch vs batch size. Device: {device}")
     low, high = stats["time_per_epoch_s_count"].min(), stats["time_per_epoch_s_count"].max()
     fig.supxlabel(
         f"Each point: median over {low if low == high else f'{low}-{high}'} repeats, bars min-max. "
