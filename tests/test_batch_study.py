@@ -118,8 +118,11 @@ MINIATURES = {  # experiment -> (common overrides, the runs' overrides)
             "sizes.cifar10.subset=200",
             "sizes.mnist.val_size=100",
             "sizes.cifar10.val_size=100",
-            "sizes.mnist.max_epochs=2",
-            "sizes.cifar10.max_epochs=2",
+            "sizes.mnist.max_epochs=3",  # early stopping ends every run after 2 epochs, before this cap
+            "sizes.cifar10.max_epochs=3",
+            "sizes.mnist.patience=1",
+            "sizes.cifar10.patience=1",
+            "early_stopping.min_delta=10.0",
             "sizes.mnist.sb=10",
             "sizes.cifar10.sb=10",
             "sizes.mnist.lb=30",
@@ -142,6 +145,7 @@ def test_a_miniature_of_each_experiment_gives_its_tables_figures_and_claims(make
     for run in runs:
         record = train(make_cfg(f"experiment={experiment}", *common, *run))
         assert record["status"] == "ok", record["error"]
+        assert record["epochs"] < record["config"]["trainer"]["max_epochs"] or experiment != "keskar_gap"
     results = Path(make_cfg().paths.results)
     table, curves = collect(results, experiment)
     assert len(table) == len(runs)
