@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
@@ -57,3 +58,20 @@ def cli(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., subpro
     """Run this environment's ``optfactors`` console script (no progress bars), capturing its output."""
     monkeypatch.setenv("DATA_DIR", str(data_dir))
     return _run_cli
+
+
+class ParameterVector(torch.nn.Module):
+    """A "model" whose output is its own parameter vector: the loss is then any function of the parameters."""
+
+    def __init__(self, theta: torch.Tensor) -> None:
+        super().__init__()
+        self.theta = torch.nn.Parameter(theta.clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.theta
+
+
+@pytest.fixture
+def parameter_vector() -> type[ParameterVector]:
+    """The ParameterVector class, for tests of analysis functions on hand-made losses."""
+    return ParameterVector

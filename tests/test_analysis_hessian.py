@@ -57,17 +57,6 @@ def _reference_hessian(
         model.train()
 
 
-class Quadratic(nn.Module):
-    """A "model" whose output is its parameter vector; with `quadratic_loss` the Hessian is ``matrix``."""
-
-    def __init__(self, theta: Tensor) -> None:
-        super().__init__()
-        self.theta = nn.Parameter(theta.clone())
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.theta
-
-
 def quadratic_loss(matrix: Tensor):
     return lambda out, _: 0.5 * out @ matrix @ out
 
@@ -124,17 +113,17 @@ def test_top_eigenvalues_of_an_indefinite_mlp_hessian(k: int) -> None:
         assert vector.norm().item() == pytest.approx(1.0)
 
 
-def test_top_eigenvalues_when_the_most_negative_eigenvalue_dominates() -> None:
+def test_top_eigenvalues_when_the_most_negative_eigenvalue_dominates(parameter_vector) -> None:
     spectrum = [-10.0, 5.0, 4.0, 3.0, *np.linspace(-2, 2, 196)]
     matrix = _symmetric(spectrum)
-    model = Quadratic(torch.ones(len(spectrum), dtype=torch.float64))
+    model = parameter_vector(torch.ones(len(spectrum), dtype=torch.float64))
     values, _ = hessian.top_eigenvalues(model, quadratic_loss(matrix), ONE_BATCH, k=3)
     np.testing.assert_allclose(values, [5.0, 4.0, 3.0], rtol=1e-2)
 
 
-def test_top_eigenvalues_with_repeated_eigenvalues() -> None:
+def test_top_eigenvalues_with_repeated_eigenvalues(parameter_vector) -> None:
     matrix = torch.diag(torch.tensor([3.0, 1.0, 3.0, 0.5, 3.0, 1.0], dtype=torch.float64))
-    model = Quadratic(torch.ones(6, dtype=torch.float64))
+    model = parameter_vector(torch.ones(6, dtype=torch.float64))
     values, vectors = hessian.top_eigenvalues(model, quadratic_loss(matrix), ONE_BATCH, k=5)
     np.testing.assert_allclose(values, [3.0, 3.0, 3.0, 1.0, 1.0], rtol=1e-8)
     torch.testing.assert_close(vectors @ vectors.T, torch.eye(5, dtype=torch.float64))

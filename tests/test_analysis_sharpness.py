@@ -16,17 +16,6 @@ THETA = torch.tensor([0.5, -1.0, 2.0, -0.3, 1.2, 0.8, -2.5, 0.05], dtype=torch.f
 ONE_BATCH = [(torch.zeros(1), torch.zeros(1))]
 
 
-class Parameters(nn.Module):
-    """A "model" whose output is its parameter vector."""
-
-    def __init__(self, theta: Tensor) -> None:
-        super().__init__()
-        self.theta = nn.Parameter(theta.clone())
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.theta
-
-
 def separable_quadratic(out: Tensor, _: Tensor) -> Tensor:
     """``f(theta) = 1/2 sum_i h_i theta_i^2`` plus a constant, so that ``1 + f(x)`` is not ~1."""
     return 0.5 * (CURVATURES * out**2).sum() + 0.25
@@ -38,17 +27,17 @@ def _phi(f_max: float) -> float:
 
 
 @pytest.mark.parametrize("epsilon", [1e-3, 5e-2])
-def test_full_space_sharpness_of_a_separable_quadratic(epsilon: float) -> None:
+def test_full_space_sharpness_of_a_separable_quadratic(epsilon: float, parameter_vector) -> None:
     # f is convex and separable: the maximum over the box is the corner y_i = sign(x_i) eps (|x_i| + 1).
     corner = THETA + THETA.sign() * epsilon * (THETA.abs() + 1)
     expected = _phi(separable_quadratic(corner, corner).item())
-    model = Parameters(THETA)
+    model = parameter_vector(THETA)
     assert epsilon_sharpness(model, separable_quadratic, ONE_BATCH, epsilon=epsilon) == pytest.approx(
         expected
     )
 
 
-def test_subspace_sharpness_of_a_separable_quadratic() -> None:
+def test_subspace_sharpness_of_a_separable_quadratic(parameter_vector) -> None:
     epsilon, p, seed = 1e-2, 3, 7
     # The documented random subspace, and the exact maximum over the 2^p corners of its box.
     basis = torch.randn(THETA.numel(), p, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
@@ -59,7 +48,7 @@ def test_subspace_sharpness_of_a_separable_quadratic() -> None:
         for signs in itertools.product([-1, 1], repeat=p)
     ]
     expected = _phi(max(separable_quadratic(c, c).item() for c in corners))
-    model = Parameters(THETA)
+    model = parameter_vector(THETA)
     phi = epsilon_sharpness(model, separable_quadratic, ONE_BATCH, epsilon=epsilon, subspace_dim=p, seed=seed)
     assert phi == pytest.approx(expected)
 
@@ -78,8 +67,8 @@ def test_sharpness_is_nonnegative_on_an_mlp_and_grows_with_epsilon() -> None:
     assert np.isfinite(epsilon_sharpness(model, loss_fn, batches, subspace_dim=5))
 
 
-def test_rejects_bad_arguments() -> None:
-    model = Parameters(THETA)
+def test_rejects_bad_arguments(parameter_vector) -> None:
+    model = parameter_vector(THETA)
     with pytest.raises(ValueError, match="epsilon"):
         epsilon_sharpness(model, separable_quadratic, ONE_BATCH, epsilon=0)
     with pytest.raises(ValueError, match="subspace_dim"):

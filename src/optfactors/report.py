@@ -12,8 +12,7 @@ from pathlib import Path
 
 from optfactors.claims import CLAIMS, Claim
 from optfactors.figures import FIGURES, TABLES, write_tables
-from optfactors.record import STATUSES
-from optfactors.results import load_tables
+from optfactors.results import load_tables, status_counts
 
 MARKS = {True: "✓", False: "✗", None: "—"}
 HEADER = ("claim", "what the lecture/paper says", "measured", "reproduced", "command to rerun")
@@ -48,9 +47,7 @@ def experiment_section(results_dir: Path, experiment: str) -> list[str]:
     if tables is None:
         return lines + [f"Not run yet: {command}", ""]
     runs, curves = tables
-    counts = runs["status"].value_counts()
-    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
-    lines += [f"{len(runs)} runs ({summary}). Rerun: {command}", ""]
+    lines += [f"{len(runs)} runs ({status_counts(runs)}). Rerun: {command}", ""]
     claims: list[Claim] = [c for c in CLAIMS.values() if c.experiment == experiment]
     if claims:
         lines += [_row(HEADER), _row(tuple("---" for _ in HEADER))]

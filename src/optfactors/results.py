@@ -101,6 +101,12 @@ def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame,
     return pd.read_csv(runs_csv), curves
 
 
+def status_counts(runs: pd.DataFrame) -> str:
+    """``"3 ok, 1 diverged, 0 failed"``: how many runs ended in each status."""
+    counts = runs["status"].value_counts()
+    return ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
+
+
 def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs that finished with status ok (the only ones that enter means)."""
     return runs[runs["status"] == "ok"]
@@ -124,9 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default="results", help="results directory (default: results)")
     args = parser.parse_args(argv)
     runs, curves = collect(args.results, args.experiment)
-    counts = runs["status"].value_counts()
-    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
-    print(f"{args.experiment}: {len(runs)} runs ({summary}), {len(curves)} epoch rows")
+    print(f"{args.experiment}: {len(runs)} runs ({status_counts(runs)}), {len(curves)} epoch rows")
     print(f"  -> {Path(args.results, args.experiment)}/runs.csv, curves.csv")
 
 

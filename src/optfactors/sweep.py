@@ -22,6 +22,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from optfactors.record import FINAL_STATUSES
 from optfactors.runtime import parallel_jobs
 
 log = logging.getLogger("optfactors.sweep")
@@ -30,8 +31,8 @@ log = logging.getLogger("optfactors.sweep")
 OUTCOME_FILE = "outcome.json"
 PROGRESS_FILE = "sweep.json"
 #: A job's outcome: its record's status, skipped (the record was final already), or invalid (bad input).
-OUTCOME_STATUSES = ("ok", "diverged", "skipped", "failed", "invalid")
 BAD_STATUSES = ("failed", "invalid")
+OUTCOME_STATUSES = (*FINAL_STATUSES, "skipped", *BAD_STATUSES)
 
 
 def count_jobs(config: DictConfig) -> int | None:
