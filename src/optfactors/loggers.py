@@ -72,3 +72,29 @@ def close_wandb(loggers: list[Logger], summary: dict[str, Any], rank: int) -> No
     finally:
         if "wandb" in sys.modules:
             sys.modules["wandb"].finish()
+
+
+def log_to_wandb(
+    loggers: list[Logger],
+    tables: dict[str, Any],
+    images: dict[str, Any],
+    line_plots: dict[str, tuple[str, str, str, str | None]],
+) -> None:
+    """Log pandas ``tables`` (name -> DataFrame), image files (name -> path) and line plots (name -> (table,
+    x, y, series column or None)) into the W&B run among ``loggers``, if any. Failures are logged only."""
+    try:
+        for logger in loggers:
+            if not isinstance(logger, WandbLogger):
+                continue
+            import wandb
+
+            wandb_tables = {name: wandb.Table(dataframe=frame) for name, frame in tables.items()}
+            payload: dict[str, Any] = {f"tables/{name}": table for name, table in wandb_tables.items()}
+            payload.update({f"figures/{name}": wandb.Image(str(path)) for name, path in images.items()})
+            for name, (table, x, y, series) in line_plots.items():
+                payload[f"plots/{name}"] = wandb.plot.line(
+                    wandb_tables[table], x, y, stroke=series, title=name
+                )
+            logger.experiment.log(payload)
+    except Exception:
+        log.warning("could not log the analysis to W&B", exc_info=True)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import subprocess
 import tempfile
+import traceback
 from pathlib import Path
 from typing import Any
 
+import lightning
+import torch
 from omegaconf import DictConfig, OmegaConf
+
+from optfactors.runtime import group_choices
 
 #: Config keys that do not change what a run computes: left out of the run key.
 VOLATILE_KEYS = (
@@ -57,6 +63,33 @@ def record_path(results_dir: str | os.PathLike, experiment: str, key: str) -> Pa
 def checkpoint_dir(results_dir: str | os.PathLike, experiment: str, key: str) -> Path:
     """Where run ``key`` keeps its ``last.ckpt`` (not committed; kept after the run for later analysis)."""
     return Path(results_dir) / experiment / "checkpoints" / key
+
+
+def finished_record(cfg: DictConfig, path: Path) -> dict[str, Any] | None:
+    """With ``cfg.resume``, the record at ``path`` if its status is final (the run is not done again)."""
+    done = read_record(path) if cfg.resume else None
+    return done if done is not None and done["status"] in FINAL_STATUSES else None
+
+
+def provenance(cfg: DictConfig, config: dict[str, Any]) -> dict[str, Any]:
+    """What every record carries besides its results: versions, git commit, output folder, choices, config."""
+    return {
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "lightning": lightning.__version__,
+        },
+        "git_commit": git_commit(),
+        "output_dir": cfg.paths.output,
+        "choices": group_choices(),
+        "config": config,
+    }
+
+
+def write_traceback(path: Path) -> None:
+    """Save the exception being handled as ``<record>.traceback.txt`` beside the record at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".traceback.txt").write_text(traceback.format_exc())
 
 
 def read_record(path: str | os.PathLike) -> dict[str, Any] | None:

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-import platform
 import shutil
 import sys
 import time
-import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import hydra
-import lightning
 import lightning.pytorch as pl
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_method, instantiate
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 from omegaconf import DictConfig
 
@@ -27,17 +25,17 @@ from optfactors.loggers import build_loggers, close_wandb
 from optfactors.record import (
     FINAL_STATUSES,
     checkpoint_dir,
-    git_commit,
-    read_record,
+    finished_record,
+    provenance,
     record_path,
     resolved_config,
     run_key,
     write_json_atomic,
+    write_traceback,
 )
 from optfactors.runtime import (
     check_launch,
     device_name,
-    group_choices,
     is_multirun,
     leave_process_group,
     share_job_resources,
@@ -123,7 +121,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     check_launch(cfg)
     key = run_key(config)
     path = record_path(cfg.paths.results, cfg.experiment_name, key)
-    if cfg.resume and (done := read_record(path)) is not None and done["status"] in FINAL_STATUSES:
+    if (done := finished_record(cfg, path)) is not None:
         log.info("run %s is already done (%s, %s): skipped", key, done["status"], path)
         return {**done, "skipped": True}
     load_arrays(cfg.data.name, cfg.data.root)  # a missing or corrupt file fails here, before anything starts
@@ -165,8 +163,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         status, error, diverged_at = "diverged", str(err), {"epoch": err.epoch, "update": err.step}
     except BaseException as err:  # also KeyboardInterrupt and SystemExit (Lightning's answer to SIGTERM)
         error = f"{type(err).__name__}: {err}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".traceback.txt").write_text(traceback.format_exc())
+        write_traceback(path)
         raise
     finally:
         record = {
@@ -184,15 +181,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "resumed_from": resume_from,
             "device": device_name(trainer.strategy.root_device if trainer else torch.device("cpu")),
             "processes": trainer.world_size if trainer else 1,
-            "versions": {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "lightning": lightning.__version__,
-            },
-            "git_commit": git_commit(),
-            "output_dir": cfg.paths.output,
-            "choices": group_choices(),
-            "config": config,
+            **provenance(cfg, config),
             "curve": history.rows,
         }
         rank = trainer.global_rank if trainer else 0
@@ -206,9 +195,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return record
 
 
+def stage_function(cfg: DictConfig) -> Callable[[DictConfig], dict[str, Any]]:
+    """`train`, or the analysis stage ``cfg.stage`` names (a function ``cfg -> record``) if there is one."""
+    if "stage" not in cfg:
+        return train
+    try:
+        fn = get_method(cfg.stage)
+    except Exception as err:
+        raise ConfigError("stage", cfg.stage, f"an importable function cfg -> record ({err})") from err
+    return fn
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Train and record one run.
+    """Run and record one run: training, or the analysis stage ``cfg.stage`` names.
 
     A single run with a bad config or data file prints one line and exits with code 2; a failing run
     raises. In a multirun neither stops the sweep: the job's outcome is written to its folder and the
@@ -216,7 +216,7 @@ def main(cfg: DictConfig) -> None:
     """
     outcome: dict[str, Any]
     try:
-        record = train(cfg)
+        record = stage_function(cfg)(cfg)
         outcome = {
             "run_key": record["run_key"],
             "status": "skipped" if record.get("skipped") else record["status"],

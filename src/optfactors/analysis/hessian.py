@@ -34,6 +34,8 @@ __all__ = [
     "functional_loss",
     "hvp",
     "mean_over_batches",
+    "smoothed_density",
+    "spectral_quadrature",
     "top_eigenvalues",
     "trace",
 ]
@@ -234,6 +236,52 @@ def trace(model: nn.Module, loss_fn: LossFn, batches: Batches, n_samples: int = 
     return total / n_samples
 
 
+def spectral_quadrature(
+    model: nn.Module, loss_fn: LossFn, batches: Batches, n_iter: int = 100, n_runs: int = 1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stochastic Lanczos quadrature of the Hessian's spectral measure (Ghorbani et al. 2019; PyHessian).
+
+    Each of ``n_runs`` runs takes ``n_iter`` Lanczos steps (capped at n) from a seeded Rademacher vector;
+    its Ritz values (nodes), weighted by the squared first components of the eigenvectors of ``T`` divided
+    by ``n_runs`` (weights, summing to 1 over all runs), are a Gauss quadrature of the spectral measure.
+    Returns ``(nodes, weights)`` as float64 arrays; `smoothed_density` turns them into a density. Eval mode
+    (BatchNorm running statistics).
+    """
+    if n_iter < 1 or n_runs < 1:
+        raise ValueError(f"n_iter and n_runs must be >= 1, got {n_iter} and {n_runs}")
+    nodes, weights = [], []
+    with eval_mode(model):
+        theta, matvec = _hessian_operator(model, loss_fn, batches)
+        generator = torch.Generator().manual_seed(seed)
+        for _ in range(n_runs):
+            ritz, vectors, _ = _lanczos(matvec, _rademacher(theta, generator), n_iter, generator)
+            nodes.append(ritz)
+            weights.append(vectors[0] ** 2 / n_runs)
+    return np.concatenate(nodes).astype(np.float64), np.concatenate(weights).astype(np.float64)
+
+
+def smoothed_density(
+    nodes: np.ndarray, weights: np.ndarray, sigma: float | None = None, grid: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The quadrature ``(nodes, weights)`` as a mixture of Gaussians of width ``sigma`` evaluated on ``grid``.
+
+    Defaults follow PyHessian: ``sigma = sqrt(1e-5 * max(1, lmax - lmin))`` and 10,000 grid points from
+    ``lmin - margin`` to ``lmax + margin``, ``margin = 0.01 (lmax - lmin) + 5 sigma``, with ``lmin, lmax``
+    the extreme nodes. It integrates to ~1 when the grid covers the nodes and its spacing is well below
+    sigma. Returns ``(grid, density)`` as float64 arrays.
+    """
+    node, weight = np.asarray(nodes, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+    spread = node.max() - node.min()
+    if sigma is None:
+        sigma = math.sqrt(1e-5 * max(1.0, spread))
+    if grid is None:
+        margin = 0.01 * spread + 5 * sigma
+        grid = np.linspace(node.min() - margin, node.max() + margin, 10_000)
+    grid = np.asarray(grid, dtype=np.float64)
+    kernel = np.exp(-0.5 * ((grid[:, None] - node[None, :]) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    return grid, kernel @ weight
+
+
 def density(
     model: nn.Module,
     loss_fn: LossFn,
@@ -246,32 +294,9 @@ def density(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The Hessian's eigenvalue density by stochastic Lanczos quadrature (Ghorbani et al. 2019; PyHessian).
 
-    Each of ``n_runs`` runs takes ``n_iter`` Lanczos steps (capped at n) from a seeded Rademacher vector;
-    its Ritz values, weighted by the squared first components of the eigenvectors of ``T`` (they sum to
-    1), are a Gauss quadrature of the spectral measure. The density is their mixture of Gaussians of width
-    ``sigma``, averaged over the runs, evaluated on ``grid``. Defaults follow PyHessian:
-    ``sigma = sqrt(1e-5 * max(1, lmax - lmin))`` and 10,000 grid points from ``lmin - margin`` to
-    ``lmax + margin``, ``margin = 0.01 (lmax - lmin) + 5 sigma``, with ``lmin, lmax`` the extreme Ritz
-    values. It integrates to ~1 when the grid covers the Ritz values and its spacing is well below sigma.
-    Returns ``(grid, density)`` as float64 arrays. Eval mode (BatchNorm running statistics).
+    `spectral_quadrature` with ``n_iter``, ``n_runs`` and ``seed``, then `smoothed_density` with ``sigma``
+    and ``grid`` (PyHessian's defaults). Returns ``(grid, density)`` as float64 arrays. Eval mode
+    (BatchNorm running statistics).
     """
-    if n_iter < 1 or n_runs < 1:
-        raise ValueError(f"n_iter and n_runs must be >= 1, got {n_iter} and {n_runs}")
-    nodes, weights = [], []
-    with eval_mode(model):
-        theta, matvec = _hessian_operator(model, loss_fn, batches)
-        generator = torch.Generator().manual_seed(seed)
-        for _ in range(n_runs):
-            ritz, vectors, _ = _lanczos(matvec, _rademacher(theta, generator), n_iter, generator)
-            nodes.append(ritz)
-            weights.append(vectors[0] ** 2 / n_runs)
-    node, weight = np.concatenate(nodes), np.concatenate(weights)
-    spread = node.max() - node.min()
-    if sigma is None:
-        sigma = math.sqrt(1e-5 * max(1.0, spread))
-    if grid is None:
-        margin = 0.01 * spread + 5 * sigma
-        grid = np.linspace(node.min() - margin, node.max() + margin, 10_000)
-    grid = np.asarray(grid, dtype=np.float64)
-    kernel = np.exp(-0.5 * ((grid[:, None] - node[None, :]) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
-    return grid, kernel @ weight
+    nodes, weights = spectral_quadrature(model, loss_fn, batches, n_iter, n_runs, seed)
+    return smoothed_density(nodes, weights, sigma, grid)

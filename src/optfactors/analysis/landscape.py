@@ -89,6 +89,7 @@ def interpolate(
     alphas: Iterable[float],
     path: Literal["linear", "curved"] = "linear",
     bn: Literal["interpolate", "recompute"] = "interpolate",
+    statistics_batches: Batches | None = None,
 ) -> pd.DataFrame:
     """Loss and accuracy along a path from ``model_a`` (alpha = 0) to ``model_b`` (alpha = 1).
 
@@ -99,8 +100,9 @@ def interpolate(
 
     - ``"interpolate"``: running_mean and running_var follow the path like parameters; running_var is
       clamped at 0 where extrapolation makes it negative.
-    - ``"recompute"``: at each alpha they are recomputed from ``batches`` (`recompute_bn_statistics`:
-      train-mode BatchNorm, ``momentum=None``, no grad) before evaluating.
+    - ``"recompute"``: at each alpha they are recomputed from ``statistics_batches`` (default: ``batches``;
+      pass the training batches to evaluate test batches with training statistics) by
+      `recompute_bn_statistics` (train-mode BatchNorm, ``momentum=None``, no grad) before evaluating.
 
     Works on a deep copy of model_a; returns a DataFrame with columns alpha, loss, accuracy (`evaluate`).
     """
@@ -112,6 +114,7 @@ def interpolate(
     if [(k, v.shape) for k, v in state_a.items()] != [(k, v.shape) for k, v in state_b.items()]:
         raise ValueError("model_a and model_b must have the same parameters and buffers (names and shapes)")
     batches = list(batches)
+    statistics_batches = batches if statistics_batches is None else list(statistics_batches)
     model = copy.deepcopy(model_a)
     variances = {
         f"{name}.running_var".lstrip(".")
@@ -129,7 +132,7 @@ def interpolate(
             state[name] = state[name].clamp(min=0)
         model.load_state_dict(state)
         if bn == "recompute":
-            recompute_bn_statistics(model, batches)
+            recompute_bn_statistics(model, statistics_batches)
         rows.append((float(alpha), *evaluate(model, loss_fn, batches)))
     return pd.DataFrame(rows, columns=["alpha", "loss", "accuracy"])
 

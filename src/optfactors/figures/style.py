@@ -32,6 +32,8 @@ OPTIMIZER_COLORS = {
     "adamw": "#CC79A7",
 }
 FALLBACK_COLOR = "#999999"
+#: Small-batch (SB) and large-batch (LB) solutions: blue and vermillion (Okabe-Ito).
+REGIME_COLORS = {"sb": "#0072B2", "lb": "#D55E00"}
 
 #: How config choice names read in titles and legends; others are shown as they are.
 DISPLAY_NAMES = {

@@ -1,0 +1,390 @@
+"""The sharp/flat-minima study (Keskar et al. 2017, Section 3; the lecture's flat basin vs narrow ravine):
+the analysis stage of ``experiments/sharp_flat.yaml``.
+
+One run analyses the small-batch (SB) and large-batch (LB) solutions of one network and seed, taken from
+the source experiment (``keskar_gap``: reused from its kept checkpoints, trained where missing). Every
+measurement uses fixed, class-balanced analysis samples of the source run's training split and of the test
+set. BatchNorm: each solution's running statistics are first recomputed on the analysis training samples
+(`recompute_bn_statistics`; the source runs evaluated with batch statistics), then everything runs in eval
+mode; along the interpolation path they are recomputed at every alpha from the training samples.
+
+The results are rows of one long table (the record's ``curve``, so ``curves.csv``), told apart by their
+``table`` column: solution, sharpness, hessian, spectrum, interpolation, perturbation, plane.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch import Tensor, nn
+
+from optfactors.analysis import hessian, landscape, sharpness
+from optfactors.config import validate
+from optfactors.data import BatchLoader, balanced_indices, load_arrays, split_indices, to_image_tensor
+from optfactors.figures import FIGURES, FORMATS
+from optfactors.figures.style import use_style
+from optfactors.loggers import build_loggers, close_wandb, log_to_wandb
+from optfactors.record import (
+    finished_record,
+    provenance,
+    record_path,
+    resolved_config,
+    run_key,
+    write_json_atomic,
+    write_traceback,
+)
+from optfactors.results import run_row
+from optfactors.runtime import device_name, group_choices
+from optfactors.studies.solutions import Solution, solution
+
+log = logging.getLogger("optfactors")
+
+Batches = list[tuple[Tensor, Tensor]]
+Rows = list[dict[str, Any]]
+
+
+def analysis_device() -> torch.device:
+    """Where the analysis runs: the first GPU if there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def analysis_batches(
+    data: DictConfig, split: str, n: int, batch_size: int, seed: int, device: torch.device
+) -> Batches:
+    """``n`` class-balanced samples (drawn with ``seed``) of the source run's ``split`` as normalised batches.
+
+    ``split`` is ``train`` (the training samples the source run was trained on) or ``test``; ``n`` larger
+    than the split takes all of it.
+    """
+    x, y = split_indices(load_arrays(data.name, data.root), data.subset, data.val_size, data.split_seed)[
+        split
+    ]
+    if n < len(y):
+        keep = balanced_indices(y, n, np.random.default_rng(seed))
+        x, y = x[keep], y[keep]
+    images, labels = to_image_tensor(x).to(device), torch.from_numpy(y).long().to(device)
+    return list(BatchLoader(images, labels, min(batch_size, len(labels)), data.mean, data.std))
+
+
+def _linspace(spec: DictConfig) -> np.ndarray:
+    """``[start, stop, num]`` from the config as ``np.linspace``."""
+    start, stop, num = spec
+    return np.linspace(start, stop, int(num))
+
+
+class Steps:
+    """Runs the measurements one after another, logging each with its number, its duration and an ETA."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.start = total, 0, time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def run(self, label: str, fn: Callable[..., Rows], *args: Any) -> Rows:
+        """``fn(*args)``, timed and logged under ``label``."""
+        began = time.perf_counter()
+        rows = fn(*args)
+        self.done += 1
+        self.seconds[label] = time.perf_counter() - began
+        eta = (time.perf_counter() - self.start) / self.done * (self.total - self.done)
+        log.info(
+            "sharp_flat [%d/%d] %s: %.1f s (ETA %.0f s)",
+            self.done,
+            self.total,
+            label,
+            self.seconds[label],
+            eta,
+        )
+        return rows
+
+
+def _tagged(frame: pd.DataFrame, **tags: Any) -> Rows:
+    """The rows of ``frame`` as dicts, each with the ``tags`` in front."""
+    return [{**tags, **row} for row in frame.to_dict("records")]
+
+
+def solution_rows(model: nn.Module, loss_fn: nn.Module, train: Batches, test: Batches, regime: str) -> Rows:
+    """Loss and accuracy of the solution on the analysis training and test samples."""
+    return [
+        {"table": "solution", "regime": regime, "split": split, "loss": loss, "accuracy": accuracy}
+        for split, batches in (("train", train), ("test", test))
+        for loss, accuracy in [landscape.evaluate(model, loss_fn, batches)]
+    ]
+
+
+def sharpness_rows(
+    model: nn.Module,
+    loss_fn: nn.Module,
+    train: Batches,
+    regime: str,
+    epsilon: float,
+    dim: int | None,
+    max_iter: int,
+    seed: int,
+) -> Rows:
+    """Keskar's ε-sharpness (percent) in the full space (``dim`` None) or a random ``dim``-D subspace."""
+    value = sharpness.epsilon_sharpness(model, loss_fn, train, epsilon, dim, max_iter, seed)
+    space = "full" if dim is None else "subspace"
+    return [
+        {
+            "table": "sharpness",
+            "regime": regime,
+            "epsilon": epsilon,
+            "space": space,
+            "subspace_dim": dim,
+            "sharpness": value,
+        }
+    ]
+
+
+def hessian_rows(
+    model: nn.Module, loss_fn: nn.Module, train: Batches, regime: str, p: DictConfig, seed: int
+) -> Rows:
+    """The top Hessian eigenvalue (Lanczos) and the Hutchinson trace."""
+    top = hessian.top_eigenvalues(model, loss_fn, train, 1, p.max_iter, p.tol, seed).values[0]
+    return [
+        {
+            "table": "hessian",
+            "regime": regime,
+            "top_eigenvalue": top,
+            "trace": hessian.trace(model, loss_fn, train, p.trace_samples, seed),
+        }
+    ]
+
+
+def spectrum_rows(
+    model: nn.Module, loss_fn: nn.Module, train: Batches, regime: str, p: DictConfig, seed: int
+) -> Rows:
+    """The stochastic-Lanczos-quadrature nodes and weights of the Hessian spectrum (figures smooth them)."""
+    nodes, weights = hessian.spectral_quadrature(model, loss_fn, train, p.density_iter, p.density_runs, seed)
+    return [
+        {"table": "spectrum", "regime": regime, "node": n, "weight": w}
+        for n, w in zip(nodes, weights, strict=True)
+    ]
+
+
+def perturbation_rows(
+    model: nn.Module, loss_fn: nn.Module, train: Batches, regime: str, p: DictConfig, seed: int
+) -> Rows:
+    """Loss and accuracy along filter-normalised random directions, per direction and radius."""
+    frame = landscape.random_perturbation(
+        model, loss_fn, train, _linspace(p.radii), p.directions, p.normalization, seed
+    )
+    return _tagged(frame, table="perturbation", regime=regime)
+
+
+def plane_rows(
+    model: nn.Module, loss_fn: nn.Module, train: Batches, regime: str, p: DictConfig, seed: int
+) -> Rows:
+    """Loss and accuracy on the plane of two filter-normalised random directions (contour plots)."""
+    frame = landscape.random_plane(model, loss_fn, train, _linspace(p.radii), p.normalization, seed)
+    return _tagged(frame, table="plane", regime=regime)
+
+
+def interpolation_rows(
+    sb: nn.Module, lb: nn.Module, loss_fn: nn.Module, train: Batches, test: Batches, p: DictConfig
+) -> Rows:
+    """Keskar's Figure 3: loss and accuracy along the path from SB (alpha 0) to LB (alpha 1), train and test;
+    BatchNorm statistics recomputed from the training samples at every alpha."""
+    alphas = _linspace(p.alphas)
+    return [
+        row
+        for split, batches in (("train", train), ("test", test))
+        for row in _tagged(
+            landscape.interpolate(sb, lb, loss_fn, batches, alphas, p.path, p.bn, train),
+            table="interpolation",
+            split=split,
+        )
+    ]
+
+
+def measure(
+    models: dict[str, nn.Module],
+    loss_fn: nn.Module,
+    train: Batches,
+    test: Batches,
+    params: DictConfig,
+    seed: int,
+) -> tuple[Rows, dict[str, float]]:
+    """Every measurement of the study on the solutions ``models`` (regime -> model): rows and step timings."""
+    for model in models.values():
+        landscape.recompute_bn_statistics(model, train)
+    sharp = params.sharpness
+    spaces = {"full": None, "subspace": sharp.subspace_dim}
+    steps = Steps(len(models) * (5 + len(sharp.epsilons) * len(spaces)) + 1)
+    rows: Rows = []
+    for regime, model in models.items():
+        rows += steps.run(f"{regime} loss and accuracy", solution_rows, model, loss_fn, train, test, regime)
+        for epsilon in sharp.epsilons:
+            for space, dim in spaces.items():
+                rows += steps.run(
+                    f"{regime} ε-sharpness ε={epsilon:g} {space}",
+                    sharpness_rows,
+                    model,
+                    loss_fn,
+                    train,
+                    regime,
+                    epsilon,
+                    dim,
+                    sharp.max_iter,
+                    seed,
+                )
+        for label, fn, p in (
+            ("top eigenvalue and trace", hessian_rows, params.hessian),
+            ("spectral density", spectrum_rows, params.hessian),
+            ("random perturbations", perturbation_rows, params.perturbation),
+            ("2-D plane", plane_rows, params.plane),
+        ):
+            rows += steps.run(f"{regime} {label}", fn, model, loss_fn, train, regime, p, seed)
+    sb, lb = (models[r] for r in params.regimes)
+    rows += steps.run(
+        "interpolation SB -> LB", interpolation_rows, sb, lb, loss_fn, train, test, params.interpolation
+    )
+    return rows, steps.seconds
+
+
+def summary_metrics(rows: Rows) -> dict[str, float]:
+    """Per-regime headline numbers for runs.csv and the W&B summary (e.g. ``lb_sharpness_full_0.001``)."""
+    metrics: dict[str, float] = {}
+    for row in rows:
+        r = row.get("regime")
+        if row["table"] == "solution":
+            metrics[f"{r}_{row['split']}_loss"], metrics[f"{r}_{row['split']}_acc"] = (
+                row["loss"],
+                row["accuracy"],
+            )
+        elif row["table"] == "sharpness":
+            metrics[f"{r}_sharpness_{row['space']}_{row['epsilon']:g}"] = row["sharpness"]
+        elif row["table"] == "hessian":
+            metrics[f"{r}_top_eigenvalue"], metrics[f"{r}_trace"] = row["top_eigenvalue"], row["trace"]
+    return metrics
+
+
+def log_analysis(loggers: list, record: dict[str, Any], output: Path) -> None:
+    """The run's summary metrics to every logger; its tables, line plots and the study's figures (drawn from
+    this run alone, also saved as PNG under ``output/figures``) to W&B."""
+    for logger in loggers:
+        logger.log_metrics(record["metrics"])
+        logger.save()
+    runs = pd.DataFrame([run_row(record)])
+    curves = pd.DataFrame([{"run_key": record["run_key"], **row} for row in record["curve"]])
+    tables = {name: part.dropna(axis=1, how="all") for name, part in curves.groupby("table")}
+    tables["perturbation_mean"] = (
+        tables["perturbation"].groupby(["regime", "radius"], as_index=False)["loss"].mean()
+    )
+    images = {}
+    (output / "figures").mkdir(parents=True, exist_ok=True)
+    for spec in FIGURES.values():
+        if spec.experiment == record["experiment"]:
+            with use_style():
+                images[spec.name] = output / "figures" / f"{spec.name}.png"
+                spec.fn(runs, curves).savefig(images[spec.name], dpi=110, metadata=FORMATS["png"])
+    lines = {
+        "interpolation": ("interpolation", "alpha", "loss", "split"),
+        "perturbation": ("perturbation_mean", "radius", "loss", "regime"),
+    }
+    log_to_wandb(loggers, tables, images, lines)
+
+
+def source_overrides(cfg: DictConfig, regime: str) -> list[str]:
+    """The overrides that compose the source run of ``regime`` for this run: the source experiment, this
+    run's choices of ``source.groups``, its seed, results folder and data root, ``source.overrides``."""
+    source = cfg.sharp_flat.source
+    choices = group_choices()
+    missing = [group for group in source.groups if not choices.get(group)]
+    if missing:
+        raise RuntimeError(
+            f"no config-group choice for {', '.join(missing)}: run the analysis through the optfactors "
+            f"command (e.g. optfactors experiment={cfg.experiment_name} setting=...)"
+        )
+    return [
+        f"experiment={source.experiment}",
+        *(f"{group}={choices[group]}" for group in source.groups),
+        f"regime={regime}",
+        f"seed={cfg.seed}",
+        f"paths.results={cfg.paths.results}",
+        f"paths.output={Path(cfg.paths.output) / 'sources' / regime}",
+        f"data.root={cfg.data.root}",
+        *source.overrides,
+    ]
+
+
+def _source_entry(found: Solution) -> dict[str, Any]:
+    return {
+        "run_key": found.record["run_key"],
+        "experiment": found.record["experiment"],
+        "batch_size": found.config.data.batch_size,
+        "epochs": found.record["epochs"],
+        "trained_now": found.trained_now,
+    }
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """The stage: SB and LB solutions of ``cfg``'s network and seed -> every measurement -> one record.
+
+    Like `optfactors.train.train`: with ``resume`` a finished analysis is skipped; a failure is recorded
+    ``failed`` with its traceback and re-raised; the W&B run (tables, line plots, figures) is always closed.
+    """
+    config = resolved_config(cfg)
+    validate(config)
+    key = run_key(config)
+    path = record_path(cfg.paths.results, cfg.experiment_name, key)
+    if (done := finished_record(cfg, path)) is not None:
+        log.info("run %s is already done (%s, %s): skipped", key, done["status"], path)
+        return {**done, "skipped": True}
+    params = cfg.sharp_flat
+    start = time.perf_counter()
+    status, error, rows, seconds, sources, loggers = "failed", None, [], {}, {}, []
+    device = analysis_device()
+    try:
+        found = {regime: solution(source_overrides(cfg, regime)) for regime in params.regimes}
+        sources = {regime: _source_entry(s) for regime, s in found.items()}
+        data = found[params.regimes[0]].config.data
+        samples = params.samples
+        train = analysis_batches(data, "train", samples.train, samples.batch_size, samples.seed, device)
+        test = analysis_batches(data, "test", samples.test, samples.batch_size, samples.seed, device)
+        loss_fn = instantiate(found[params.regimes[0]].config.loss)
+        models = {regime: s.model.to(device) for regime, s in found.items()}
+        loggers = build_loggers(
+            config["logger"],
+            cfg.paths.output,
+            name=key,
+            group=cfg.experiment_name,
+            tags=[cfg.profile.name, cfg.data.name],
+            config=config,
+        )
+        rows, seconds = measure(models, loss_fn, train, test, params, cfg.seed)
+        status = "ok"
+    except BaseException as err:
+        error = f"{type(err).__name__}: {err}"
+        write_traceback(path)
+        raise
+    finally:
+        record = {
+            "run_key": key,
+            "experiment": cfg.experiment_name,
+            "status": status,
+            "error": error,
+            "metrics": summary_metrics(rows),
+            "sources": sources,
+            "step_time_s": seconds,
+            "wall_time_s": time.perf_counter() - start,
+            "device": device_name(device),
+            "processes": 1,
+            **provenance(cfg, config),
+            "curve": rows,
+        }
+        write_json_atomic(path, record)
+        if status == "ok":
+            log_analysis(loggers, record, Path(cfg.paths.output))
+        close_wandb(loggers, {"status": status, "run_key": key, "error": error}, 0)
+    log.info("run %s: %s -> %s", key, status, path)
+    return record
