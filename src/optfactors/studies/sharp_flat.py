@@ -28,7 +28,7 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from optfactors.analysis import hessian, landscape, sharpness
-from optfactors.config import validate
+from optfactors.config import ConfigError, validate
 from optfactors.data import BatchLoader, balanced_indices, load_arrays, split_indices, to_image_tensor
 from optfactors.figures import FIGURES, FORMATS
 from optfactors.figures.style import use_style
@@ -301,9 +301,11 @@ def source_overrides(cfg: DictConfig, regime: str) -> list[str]:
     choices = group_choices()
     missing = [group for group in source.groups if not choices.get(group)]
     if missing:
-        raise RuntimeError(
-            f"no config-group choice for {', '.join(missing)}: run the analysis through the optfactors "
-            f"command (e.g. optfactors experiment={cfg.experiment_name} setting=...)"
+        raise ConfigError(
+            missing[0],
+            None,
+            f"{cfg.experiment_name} passes the choice of {missing[0]} on to its source runs: choose one "
+            f"(e.g. optfactors experiment={cfg.experiment_name} setting=mnist_f1)",
         )
     return [
         f"experiment={source.experiment}",
@@ -341,11 +343,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         log.info("run %s is already done (%s, %s): skipped", key, done["status"], path)
         return {**done, "skipped": True}
     params = cfg.sharp_flat
+    overrides = {regime: source_overrides(cfg, regime) for regime in params.regimes}
     start = time.perf_counter()
     status, error, rows, seconds, sources, loggers = "failed", None, [], {}, {}, []
     device = analysis_device()
     try:
-        found = {regime: solution(source_overrides(cfg, regime)) for regime in params.regimes}
+        found = {regime: solution(overrides[regime]) for regime in params.regimes}
         sources = {regime: _source_entry(s) for regime, s in found.items()}
         data = found[params.regimes[0]].config.data
         samples = params.samples
