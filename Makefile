@@ -58,8 +58,8 @@ figures: install ## every registered figure whose tables exist -> results/figure
 report: install ## every registered claim, checked against the tables -> results/REPORT.md
 	$(BIN)/python -m optfactors.report --results $(RESULTS)
 
-bench: install ## speed benchmarks (not yet: see the performance issue)
-	@echo "make bench: not yet implemented (performance issue)"
+bench: install ## benchmarks (one process, quiet machine please) -> results/bench/bench.csv and a table
+	$(BIN)/python -m optfactors.bench --results results
 
 clean: ## remove Hydra, Lightning and W&B output folders (keeps results/ and .venv)
 	rm -rf outputs multirun lightning_logs wandb

@@ -14,6 +14,7 @@ RESULTS = NOTEBOOKS.parent / "results"
 INPUTS = {
     "00_quickstart.ipynb": ["default"],
     "01_batch_size.ipynb": ["batch_timing", "batch_accuracy", "keskar_gap"],
+    "02_sharp_flat.ipynb": ["sharp_flat"],
 }
 
 

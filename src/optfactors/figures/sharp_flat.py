@@ -47,9 +47,9 @@ def network_label(frame: pd.DataFrame, model: str) -> str:
     return f"{display_name(model)} ({display_name(dataset)})"
 
 
-def _mean_std(values: pd.Series) -> str:
+def _mean_std(values: pd.Series, spec: str = ".2f") -> str:
     std = values.std() if len(values) > 1 else 0.0
-    return f"{values.mean():.2f} ± {std:.2f}"
+    return f"{values.mean():{spec}} ± {std:{spec}}"
 
 
 def _paper(value: float | None, std: float | None) -> str:
@@ -100,10 +100,10 @@ def hessian_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
                 {
                     "network": network_label(hess, model),
                     "regime": regime.upper(),
-                    "train loss": _mean_std(s.loc[s["split"] == "train", "loss"]),
+                    "train loss": _mean_std(s.loc[s["split"] == "train", "loss"], ".3g"),
                     "test acc. (%)": _mean_std(100 * s.loc[s["split"] == "test", "accuracy"]),
-                    "top eigenvalue": _mean_std(h["top_eigenvalue"]),
-                    "trace": _mean_std(h["trace"]),
+                    "top eigenvalue": _mean_std(h["top_eigenvalue"], ".4g"),
+                    "trace": _mean_std(h["trace"], ".4g"),
                     "seeds": h["seed"].nunique(),
                 }
             )
@@ -140,7 +140,8 @@ def interpolation(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
             ax.axvline(alpha, color="#999999", lw=0.8, zorder=0)
         ax.set_title(f"{network_label(frame, model)}: SB → LB")
         handles = ax.get_legend_handles_labels()[0] + acc_ax.get_legend_handles_labels()[0]
-        ax.legend(handles=handles, fontsize="small", loc="upper center")
+    if models:
+        fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize="small")
     fig.suptitle("Loss and accuracy on the line through the SB and LB solutions")
     return fig
 
@@ -199,26 +200,26 @@ def contours(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
 
 @register_figure("sharp_flat_spectrum", EXPERIMENT)
 def spectrum(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
-    """Hessian eigenvalue density by stochastic Lanczos quadrature (seeds pooled), SB vs LB, with the top
-    eigenvalue (Lanczos, mean over seeds) as a dashed line."""
+    """Hessian eigenvalue density by stochastic Lanczos quadrature (seeds pooled; Gaussian width as
+    PyHessian's), SB vs LB, with the top eigenvalue (Lanczos, mean over seeds) as a dashed line."""
     frame = analysis_rows(runs, curves, "spectrum")
     tops = analysis_rows(runs, curves, "hessian")
     models = networks(frame)
     fig, axes = _panels(len(models))
     for ax, model in zip(axes, models, strict=False):
         part = frame[frame["model"] == model]
-        margin = 0.05 * (part["node"].max() - part["node"].min()) + 1e-3
-        grid = np.linspace(part["node"].min() - margin, part["node"].max() + margin, 4000)
-        sigma = 0.01 * (grid[-1] - grid[0])
+        spread = part["node"].max() - part["node"].min()
+        sigma = (1e-5 * max(1.0, spread)) ** 0.5  # PyHessian's width
+        grid = np.linspace(part["node"].min() - 0.02 * spread, part["node"].max() + 0.02 * spread, 20_000)
         for regime in REGIMES:
             nodes = part[part["regime"] == regime]
             weights = nodes["weight"] / nodes["seed"].nunique()
             _, density = smoothed_density(nodes["node"].to_numpy(), weights.to_numpy(), sigma, grid)
             color = REGIME_COLORS[regime]
-            ax.semilogy(grid, np.maximum(density, 1e-8), color=color, label=regime.upper())
+            ax.semilogy(grid, np.maximum(density, 1e-12), color=color, lw=1, label=regime.upper())
             top = tops.loc[(tops["model"] == model) & (tops["regime"] == regime), "top_eigenvalue"].mean()
             ax.axvline(top, color=color, ls="--", lw=1)
-        ax.set_ylim(bottom=1e-6)
+        ax.set_ylim(bottom=1e-10)
         ax.set_xlabel("Hessian eigenvalue")
         ax.set_ylabel("density")
         ax.set_title(network_label(frame, model))

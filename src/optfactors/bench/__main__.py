@@ -1,0 +1,50 @@
+"""``python -m optfactors.bench [--tiny] [--results DIR]`` (``make bench``): every benchmark in one process,
+written to ``<results>/bench/bench.csv`` and printed as a table with the machine it ran on."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+from optfactors.bench import analysis_cost
+from optfactors.bench.core import as_markdown, write
+
+
+def machine() -> str:
+    """CPU model, cores, threads and versions: what the numbers belong to."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    threads = torch.get_num_threads()
+    return f"{cpu}, {os.cpu_count()} cores, {threads} torch threads, {gpu}, torch {torch.__version__}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmarks, write bench.csv, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="results", help="results directory (default: results)")
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes, 2 repeats: checks the code runs")
+    parser.add_argument("--repeats", type=int, default=7, help="timed repeats per measurement (median)")
+    args = parser.parse_args(argv)
+    root = os.environ.get("DATA_DIR", "data")
+    repeats = 2 if args.tiny else args.repeats
+    measurements = analysis_cost.run(root, args.tiny, repeats)
+    out = Path(args.results) / "bench" / "bench.csv"
+    table = write(measurements, out)
+    print(f"machine: {machine()}")
+    print(as_markdown(table))
+    print(f"-> {out}")
+
+
+if __name__ == "__main__":
+    main()

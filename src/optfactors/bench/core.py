@@ -1,0 +1,85 @@
+"""What every benchmark shares: one measurement row, a median timer, the CSV and the printed table."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from optfactors.results import markdown_table
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One row of bench.csv: what was measured, its value and unit; for a comparison, the ratio to the
+    reference, the target it must meet (a bound on the ratio, ``<= x`` or ``>= x``) and whether it does."""
+
+    name: str
+    batch_size: int | None
+    value: float
+    unit: str
+    ratio: float | None = None
+    target: str | None = None
+    met: bool | None = None
+
+
+def meets(ratio: float, target: str) -> bool:
+    """Whether ``ratio`` satisfies ``target`` (``"<= 3"`` or ``">= 0.5"``)."""
+    op, bound = target.split()
+    return ratio <= float(bound) if op == "<=" else ratio >= float(bound)
+
+
+def compared(
+    name: str, batch_size: int | None, value: float, reference: float, unit: str, target: str
+) -> Measurement:
+    """A measurement with its ratio to ``reference`` checked against ``target``."""
+    ratio = value / reference
+    return Measurement(name, batch_size, value, unit, ratio, target, meets(ratio, target))
+
+
+def sync() -> None:
+    """Wait for the GPU, if one is in use (timings must include the work, not its launch)."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def median_time(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Median wall time (s) of each function over ``repeats`` rounds, run interleaved (round-robin), so that
+    drifts of the machine's speed hit all of them alike; ``warmup`` untimed rounds first."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            gc.collect()
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def write(measurements: list[Measurement], path: Path) -> pd.DataFrame:
+    """Write the measurements to ``path`` (CSV) and return them as a table."""
+    table = pd.DataFrame([asdict(m) for m in measurements])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    return table
+
+
+def as_markdown(table: pd.DataFrame) -> str:
+    """The table with rounded numbers and ✓/✗ for targets, as Markdown."""
+    shown = table.copy()
+    shown["value"] = shown["value"].map(lambda v: f"{v:.4g}")
+    shown["ratio"] = shown["ratio"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    shown["met"] = shown["met"].map(lambda v: "" if v is None or pd.isna(v) else ("✓" if v else "✗"))
+    shown["batch_size"] = shown["batch_size"].map(lambda v: "" if pd.isna(v) else int(v))
+    return markdown_table(shown)
