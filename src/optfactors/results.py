@@ -95,7 +95,7 @@ def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame,
     if not (runs_csv.is_file() and curves_csv.is_file()):
         return None
     try:
-        curves = pd.read_csv(curves_csv)
+        curves = pd.read_csv(curves_csv, low_memory=False)
     except pd.errors.EmptyDataError:
         curves = pd.DataFrame(columns=["run_key", "epoch"])
     return pd.read_csv(runs_csv), curves

@@ -39,7 +39,7 @@ def elongated(flat: float = 1.0, steep: float = 200.0) -> Surface:
     updates w has moved by a factor ``(1 - 1e-7)^100000 = 0.99``, still far from the minimum.
     """
     return Surface(
-        "elongated", partial(_elongated, flat=flat, steep=steep), (0.0, 0.0), (-12.0, 12.0, -1.5, 1.5)
+        "elongated", partial(_elongated, flat=flat, steep=steep), (0.0, 0.0), (-12.0, 12.0, -2.0, 2.0)
     )
 
 

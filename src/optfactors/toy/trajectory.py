@@ -23,18 +23,18 @@ def trajectory(
     optimizer: OptimizerFactory,
     steps: int,
     schedule: ScheduleFactory | None = None,
-    max_points: int = 5000,
+    max_points: int | None = None,
 ) -> pd.DataFrame:
     """The path of ``optimizer`` (a factory taking the parameter list) from ``start`` over ``steps`` updates.
 
     The two parameters are one float64 tensor. ``schedule(optimizer, steps)`` (the project's schedule
-    signature) steps after every update. Returns step, x, y, loss, grad_norm and lr at every
-    ``ceil(steps / max_points)``-th step and at the last one; a non-finite loss ends the path there.
+    signature) steps after every update. Returns step, x, y, loss, grad_norm and lr at every step (or, with
+    ``max_points``, every ``ceil(steps / max_points)``-th and the last); a non-finite loss ends the path.
     """
     w = torch.tensor(list(start), dtype=torch.float64, requires_grad=True)
     opt = optimizer([w])
     scheduler = schedule(opt, steps) if schedule is not None else None
-    stride = max(1, math.ceil(steps / max_points))
+    stride = max(1, math.ceil(steps / max_points)) if max_points else 1
     rows = []
     for t in range(steps + 1):
         loss = surface(w)

@@ -1,0 +1,162 @@
+"""The analysis stage of ``experiments/toy.yaml``: every 2-D demonstration of the lecture in one run.
+
+Rows of the record's long table (``curves.csv``), told apart by ``table``: ``surface`` (the loss on a grid,
+for contours), ``path`` (every k-th point of each optimizer path), ``path_summary`` (numbers computed from
+every update of each path: where it ended, how close it came, bursts) and ``ewa`` (weighted averages).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from optfactors.config import validate
+from optfactors.record import (
+    finished_record,
+    provenance,
+    record_path,
+    resolved_config,
+    run_key,
+    write_json_atomic,
+    write_traceback,
+)
+from optfactors.toy.surfaces import Surface
+from optfactors.toy.trajectory import trajectory, weighted_averages
+
+log = logging.getLogger("optfactors")
+
+Rows = list[dict[str, Any]]
+
+
+def surface_rows(surface: Surface, points: int) -> Rows:
+    """The loss of ``surface`` on a ``points`` x ``points`` grid over its extent."""
+    x0, x1, y0, y1 = surface.extent
+    xs, ys = np.linspace(x0, x1, points), np.linspace(y0, y1, points)
+    grid = torch.tensor(np.stack(np.meshgrid(xs, ys), axis=-1), dtype=torch.float64)
+    with torch.no_grad():
+        loss = surface(grid).numpy()
+    return [
+        {"table": "surface", "surface": surface.name, "x": x, "y": y, "loss": float(loss[j, i])}
+        for j, y in enumerate(ys)
+        for i, x in enumerate(xs)
+    ]
+
+
+def summarize(path: pd.DataFrame, surface: Surface, close: float, burst: float) -> dict[str, Any]:
+    """Numbers of a full-resolution path: its end, its closest approach to the surface's minimum, the first
+    update within ``close`` of it, and afterwards the bursts (the y coordinate leaving the minimum's by more
+    than ``burst``, counted at their onsets) and how far x and y strayed."""
+    mx, my = surface.minimum
+    distance = np.hypot(path["x"] - mx, path["y"] - my)
+    end = path.iloc[-1]
+    closes = path.index[distance < close]
+    summary: dict[str, Any] = {
+        "steps": int(end["step"]),
+        "start_loss": float(path["loss"].iloc[0]),
+        "final_x": float(end["x"]),
+        "final_y": float(end["y"]),
+        "final_loss": float(end["loss"]),
+        "final_grad_norm": float(end["grad_norm"]),
+        "start_distance": float(distance.iloc[0]),
+        "final_distance": float(distance.iloc[-1]),
+        "min_distance": float(distance.min()),
+        "min_x": float(path["x"].min()),
+        "diverged": not bool(np.isfinite(end["loss"])),
+        "first_close_step": None,
+        "bursts": None,
+        "max_dx_after_close": None,
+        "max_dy_after_close": None,
+    }
+    tail = path.iloc[-100:]
+    summary["y_sign_flips_last_100"] = int((np.sign(tail["y"] - my).diff().abs() == 2).sum())
+    if len(closes):
+        after = path.loc[closes[0] :]
+        out = (after["y"] - my).abs() > burst
+        summary.update(
+            first_close_step=int(path.loc[closes[0], "step"]),
+            bursts=int((out & ~out.shift(fill_value=False)).sum()),
+            max_dx_after_close=float((after["x"] - mx).abs().max()),
+            max_dy_after_close=float((after["y"] - my).abs().max()),
+        )
+    return summary
+
+
+def demo_rows(name: str, demo: DictConfig, params: DictConfig) -> Rows:
+    """Contour grids and paths of one demonstration, each path also summarised."""
+    default_surface = instantiate(demo.surface)
+    surfaces = {default_surface.name: default_surface}
+    rows: Rows = []
+    for label, spec in demo.paths.items():
+        surface = instantiate(spec.surface) if "surface" in spec else default_surface
+        surfaces.setdefault(surface.name, surface)
+        schedule = instantiate(spec.schedule) if "schedule" in spec else None
+        began = time.perf_counter()
+        path = trajectory(
+            surface, demo.start, instantiate(spec.optimizer), spec.steps, schedule, max_points=None
+        )
+        tags = {"demo": name, "path": label, "surface": surface.name}
+        rows.append({"table": "path_summary", **tags, **summarize(path, surface, params.close, params.burst)})
+        stride = max(1, -(-len(path) // params.max_points))
+        kept = path.iloc[::stride]
+        if kept.index[-1] != path.index[-1]:
+            kept = pd.concat([kept, path.iloc[[-1]]])
+        rows += [{"table": "path", **tags, **row} for row in kept.to_dict("records")]
+        log.info("toy %s/%s: %d updates in %.1f s", name, label, spec.steps, time.perf_counter() - began)
+    for surface in surfaces.values():
+        rows += surface_rows(surface, params.grid_points)
+    return rows
+
+
+def ewa_rows(params: DictConfig) -> Rows:
+    """Weighted averages of ``steps`` noisy values (Gaussian noise around ``mean``), without and with
+    bias correction."""
+    generator = np.random.default_rng(params.seed)
+    values = params.mean + params.noise * generator.standard_normal(params.steps)
+    frame = weighted_averages(values.tolist(), params.beta)
+    frame["mean"] = params.mean
+    return [{"table": "ewa", **row} for row in frame.to_dict("records")]
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Every demonstration of ``cfg.toy`` -> one record (resume, failure capture as in `train`)."""
+    config = resolved_config(cfg)
+    validate(config)
+    key = run_key(config)
+    path = record_path(cfg.paths.results, cfg.experiment_name, key)
+    if (done := finished_record(cfg, path)) is not None:
+        log.info("run %s is already done (%s, %s): skipped", key, done["status"], path)
+        return {**done, "skipped": True}
+    start = time.perf_counter()
+    status, error, rows = "failed", None, []
+    try:
+        for name, demo in cfg.toy.demos.items():
+            rows += demo_rows(name, demo, cfg.toy)
+        rows += ewa_rows(cfg.toy.ewa)
+        status = "ok"
+    except BaseException as err:
+        error = f"{type(err).__name__}: {err}"
+        write_traceback(path)
+        raise
+    finally:
+        record = {
+            "run_key": key,
+            "experiment": cfg.experiment_name,
+            "status": status,
+            "error": error,
+            "metrics": {},
+            "wall_time_s": time.perf_counter() - start,
+            "device": "cpu",
+            "processes": 1,
+            **provenance(cfg, config),
+            "curve": rows,
+        }
+        write_json_atomic(path, record)
+    log.info("run %s: %s -> %s", key, status, path)
+    return record
