@@ -53,4 +53,4 @@ def register_claim(experiment: str, claim_id: str, lecture: str) -> Callable[[Cl
 
 
 # Claim families: imported for their registrations.
-from optfactors.claims import batch_size, keskar, sharp_flat, timing, toy  # noqa: E402, F401
+from optfactors.claims import batch_size, keskar, optimizers, sharp_flat, stability, timing, toy  # noqa: E402, F401

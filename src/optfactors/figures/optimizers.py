@@ -21,7 +21,7 @@ def best_runs(runs: pd.DataFrame, by: str = "val_acc", lowest: bool = False) -> 
     """Per dataset, optimizer and schedule: the learning rate whose ok runs have the best mean ``by``
     (highest, or lowest with ``lowest``), with that lr's mean train loss, validation and test accuracy, its
     seeds, and how many runs of the cell diverged over the whole grid."""
-    keys = ["dataset", "choice.optimizer", "choice.scheduler"]
+    keys = ["dataset", "optimizer", "schedule"]
     ok = ok_runs(runs)
     means = ok.groupby([*keys, LR], as_index=False).agg(
         train_loss=("train_loss", "mean"),
@@ -34,7 +34,7 @@ def best_runs(runs: pd.DataFrame, by: str = "val_acc", lowest: bool = False) -> 
     best = order.groupby(keys, as_index=False).first()
     diverged = runs[runs["status"] == "diverged"].groupby(keys).size().rename("diverged_runs")
     best = best.join(diverged, on=keys).fillna({"diverged_runs": 0})
-    return best.rename(columns={"choice.optimizer": "optimizer", "choice.scheduler": "scheduler", LR: "lr"})
+    return best.rename(columns={"schedule": "scheduler", LR: "lr"})
 
 
 @register_table("best", "optimizers")
@@ -78,8 +78,8 @@ def training_loss(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
         for r in best[best["dataset"] == dataset].itertuples(index=False):
             cell = ok[
                 (ok["dataset"] == dataset)
-                & (ok["choice.optimizer"] == r.optimizer)
-                & (ok["choice.scheduler"] == r.scheduler)
+                & (ok["optimizer"] == r.optimizer)
+                & (ok["schedule"] == r.scheduler)
                 & np.isclose(ok[LR], r.lr)
             ]
             curve = _curve(curves, cell["run_key"], "train_loss")
@@ -140,7 +140,7 @@ def mse_vs_ce(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     ok = ok_runs(runs)
     fig = Figure(layout="constrained", figsize=(6.4, 4.2))
     ax = fig.subplots()
-    for (optimizer, loss), cell in ok.groupby(["choice.optimizer", "choice.loss"]):
+    for (optimizer, loss), cell in ok.groupby(["optimizer", "loss"]):
         curve = _curve(curves, cell["run_key"], "train_acc")
         ax.plot(
             curve.index + 1,

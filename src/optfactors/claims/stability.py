@@ -1,0 +1,117 @@
+"""Claims on training at large learning rates: warm-up, BatchNorm, gradient clipping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optfactors.claims import ClaimResult, register_claim
+from optfactors.figures.stability import CLIP, LR, by_lr
+
+
+@register_claim(
+    "warmup",
+    "warmup_helps_at_large_lr",
+    lecture="At a large learning rate, starting with a linear warm-up trains better than using the peak rate "
+    "from the first update (the lecture's warm-up; Transformer, ResNet).",
+)
+def warmup_helps(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Final training loss with and without warm-up (same peak, cosine decay) at every peak lr."""
+    table = by_lr(runs, ["schedule"], "train_loss").set_index(["schedule", LR])
+    lrs = sorted(table.index.get_level_values(LR).unique())
+    parts, top_verdict = [], None
+    for lr in lrs:
+        if ("cosine", lr) not in table.index or ("warmup_cosine", lr) not in table.index:
+            continue
+        plain, warm = table.loc[("cosine", lr)], table.loc[("warmup_cosine", lr)]
+        plain_text = f"{plain['train_loss']:.3g}" + (
+            f" ({int(plain['diverged'])} diverged)" if plain["diverged"] else ""
+        )
+        warm_text = f"{warm['train_loss']:.3g}" + (
+            f" ({int(warm['diverged'])} diverged)" if warm["diverged"] else ""
+        )
+        parts.append(f"lr {lr:g}: no warm-up {plain_text}, warm-up {warm_text}")
+        better = plain["diverged"] > warm["diverged"] or (
+            warm["diverged"] == 0
+            and not np.isnan(warm["train_loss"])
+            and warm["train_loss"] < plain["train_loss"]
+        )
+        top_verdict = bool(better)
+    detail = (
+        "Final training loss (mean over seeds that did not diverge) after the same budget, cosine decay with "
+        "and without a linear warm-up over the first 100 updates. Reproduced if, at the largest peak "
+        "learning "
+        "rate, warm-up ends lower (or diverges in fewer seeds)."
+    )
+    if top_verdict is None:
+        return ClaimResult("no learning rate with both schedules", None, detail)
+    return ClaimResult("; ".join(parts), top_verdict, detail)
+
+
+def _trainable_lr(runs: pd.DataFrame, model: str) -> float | None:
+    """The largest lr at which every run of ``model`` without clipping ended ok above 50 % test accuracy."""
+    plain = runs[(runs["model"] == model) & runs[CLIP].isna()]
+    good = [
+        lr
+        for lr, cell in plain.groupby(LR)
+        if (cell["status"] == "ok").all() and (cell["test_acc"] > 0.5).all()
+    ]
+    return max(good) if good else None
+
+
+@register_claim(
+    "normalization",
+    "batchnorm_tolerates_larger_lr",
+    lecture="Batch normalization makes the error surface easier: a network with BatchNorm trains at learning "
+    "rates where the same network without it fails.",
+)
+def batchnorm_tolerates(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Largest trainable SGD learning rate of F1 with and without BatchNorm (no clipping)."""
+    with_bn, without = _trainable_lr(runs, "keskar_f1"), _trainable_lr(runs, "mlp")
+    table = by_lr(runs[runs[CLIP].isna()], ["model"], "test_acc").rename(columns={LR: "lr"})
+    shown = "; ".join(
+        f"{'BN' if r.model == 'keskar_f1' else 'no BN'} lr {r.lr:g}: "
+        + (f"{100 * r.test_acc:.1f} %" if not np.isnan(r.test_acc) else "—")
+        + (f" ({r.diverged} diverged)" if r.diverged else "")
+        for r in table.itertuples(index=False)
+    )
+    detail = (
+        "Trainable: every seed ends ok with test accuracy above 50 % (SGD, no clipping, same budget). "
+        "Reproduced if the largest trainable learning rate with BatchNorm exceeds the one without."
+    )
+    if with_bn is None or without is None:  # only one of them trainable at some lr: that one decides
+        return ClaimResult(
+            f"largest trainable lr: BN {with_bn}, no BN {without}; {shown}", with_bn is not None, detail
+        )
+    return ClaimResult(
+        f"largest trainable lr: BN {with_bn:g}, no BN {without:g}; {shown}", with_bn > without, detail
+    )
+
+
+@register_claim(
+    "normalization",
+    "clipping_prevents_divergence",
+    lecture="Gradient clipping keeps training from blowing up at learning rates where it otherwise diverges.",
+)
+def clipping_prevents_divergence(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """At the lrs where the network without BatchNorm diverged unclipped: did it diverge with clipping?"""
+    plain = runs[runs["model"] == "mlp"]
+    unclipped = plain[plain[CLIP].isna()].groupby(LR)["status"].apply(lambda s: int((s == "diverged").sum()))
+    clipped = plain[plain[CLIP].notna()].groupby(LR)["status"].apply(lambda s: int((s == "diverged").sum()))
+    accuracy = plain[plain[CLIP].notna() & (plain["status"] == "ok")].groupby(LR)["test_acc"].mean()
+    blown = [lr for lr, n in unclipped.items() if n > 0]
+    detail = (
+        "F1 without BatchNorm, SGD. Reproduced if at every learning rate where an unclipped seed "
+        "diverged, no "
+        "clipped seed (gradient norm clipped at 1) diverged; the clipped runs' test accuracy is "
+        "stated, since "
+        "not diverging is not the same as training well."
+    )
+    if not blown:
+        return ClaimResult("no unclipped run diverged: nothing to prevent", None, detail)
+    parts = [
+        f"lr {lr:g}: {unclipped[lr]} diverged unclipped, {clipped.get(lr, 0)} clipped"
+        + (f" (clipped test accuracy {100 * accuracy[lr]:.1f} %)" if lr in accuracy.index else "")
+        for lr in blown
+    ]
+    return ClaimResult("; ".join(parts), all(clipped.get(lr, 1) == 0 for lr in blown), detail)
