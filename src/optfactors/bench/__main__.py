@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from optfactors.bench import analysis_cost
+from optfactors.bench import analysis_cost, compute, data_path, end_to_end, framework
 from optfactors.bench.core import as_markdown, write
 
 
@@ -38,7 +38,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     root = os.environ.get("DATA_DIR", "data")
     repeats = 2 if args.tiny else args.repeats
-    measurements = analysis_cost.run(root, args.tiny, repeats)
+    measurements = []
+    for family in (framework, data_path, compute, analysis_cost):
+        print(f"bench: {family.__name__.rsplit('.', 1)[-1]} ...", flush=True)
+        measurements += family.run(root, args.tiny, repeats)
+    print("bench: end_to_end ...", flush=True)
+    measurements += end_to_end.run(Path(args.results), args.tiny)
     out = Path(args.results) / "bench" / "bench.csv"
     table = write(measurements, out)
     print(f"machine: {machine()}")

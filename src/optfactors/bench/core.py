@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
 
 from optfactors.results import markdown_table
+from optfactors.train import CONF_DIR
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,15 @@ def compared(
     """A measurement with its ratio to ``reference`` checked against ``target``."""
     ratio = value / reference
     return Measurement(name, batch_size, value, unit, ratio, target, meets(ratio, target))
+
+
+def project_config(*overrides: str) -> DictConfig:
+    """The project's config with ``overrides`` (CSV logging, no progress bar), as the CLI composes it."""
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return compose(
+            "config",
+            overrides=["logger=csv", "trainer.enable_progress_bar=false", "paths.output=.", *overrides],
+        )
 
 
 def sync() -> None:

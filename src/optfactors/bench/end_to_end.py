@@ -1,0 +1,65 @@
+"""End to end: each experiment's run time summed from its run records, and the peak resident memory of one
+MNIST and one CIFAR-10 training run (a child process each)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from optfactors.bench.core import Measurement
+
+#: Runs the project's entry point with the given arguments, then prints its peak RSS (KiB, Linux).
+PEAK_RSS = (
+    "import resource, sys\n"
+    "from optfactors.train import main\n"
+    "sys.argv = ['optfactors', *sys.argv[1:]]\n"
+    "try:\n"
+    "    main()\n"
+    "finally:\n"
+    "    print('PEAK_RSS_KIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+)
+
+
+def experiment_times(results: Path) -> list[Measurement]:
+    """Sum of the run records' wall times per experiment with a runs.csv under ``results``."""
+    rows = []
+    for runs_csv in sorted(results.glob("*/runs.csv")):
+        runs = pd.read_csv(runs_csv)
+        if "wall_time_s" in runs:
+            name = f"end to end: {runs_csv.parent.name}, sum of {len(runs)} run wall times"
+            rows.append(Measurement(name, None, float(runs["wall_time_s"].sum()) / 60, "min"))
+    return rows
+
+
+def peak_rss(args: list[str]) -> float:
+    """Peak resident memory (MiB) of ``optfactors <args>`` run in a child process."""
+    done = subprocess.run([sys.executable, "-c", PEAK_RSS, *args], capture_output=True, text=True, check=True)
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("PEAK_RSS_KIB"))
+    return int(line.split()[1]) / 1024
+
+
+def run(results: Path, tiny: bool) -> list[Measurement]:
+    """Experiment times, then peak memory of a 1-epoch MNIST mlp and CIFAR-10 C1 run (subsets if ``tiny``)."""
+    rows = experiment_times(results)
+    subset = 500 if tiny else None
+    with tempfile.TemporaryDirectory() as folder:
+        for setting, val in (("mnist_mlp", 5000), ("cifar10_c1", 5000)):
+            args = [
+                f"setting={setting}",
+                "logger=csv",
+                "trainer.max_epochs=1",
+                f"data.subset={subset if subset else 'null'}",
+                f"data.val_size={100 if tiny else val}",
+                "checkpoint.every_n_epochs=0",
+                f"paths.results={folder}",
+                f"hydra.run.dir={folder}/run_{setting}",
+            ]
+            name = (
+                f"memory: peak RSS of one {setting} run (1 epoch, {'500' if tiny else 'all'} training images)"
+            )
+            rows.append(Measurement(name, 128, peak_rss(args), "MiB"))
+    return rows
