@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lightning.pytorch as pl
 import pandas as pd
+import pytest
+import torch
+from hydra.utils import instantiate
 
 from optfactors.claims import CLAIMS
 from optfactors.figures import FIGURES, draw_all, write_tables
@@ -87,3 +91,21 @@ def test_normalization_miniature_records_divergence(make_cfg):
     table, _ = _check_outputs(results, "normalization")
     unclipped = table[(table["model"] == "mlp") & table["trainer.gradient_clip_val"].isna()]
     assert unclipped.set_index("optimizer.lr").loc[30.0, "status"] == "diverged"
+
+
+def test_stuck_miniature_tracks_the_gradient_norm_before_clipping(make_cfg):
+    tiny = ("sizes.subset=200", "sizes.updates=6")
+    results = _run_all(make_cfg, "stuck", tiny, [("seed=0",), ("seed=1",)])
+    table, curves = _check_outputs(results, "stuck")
+    # One full-batch update per epoch: epoch 0's gradient norm is that of the initial model on all 200 images,
+    # before clipping (computed here by hand from the same seed).
+    cfg = make_cfg("experiment=stuck", *tiny, "seed=0")
+    pl.seed_everything(0, verbose=False)
+    data = instantiate(cfg.data, seed=0, _convert_="all")
+    model = instantiate(cfg.model)
+    data.setup()
+    x, y = next(iter(data.train_dataloader()))
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    expected = torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]).item()
+    first = curves.merge(table[table["seed"] == 0][["run_key"]]).sort_values("epoch").iloc[0]
+    assert first["train_grad_norm"] == pytest.approx(expected, rel=1e-5)

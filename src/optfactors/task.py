@@ -46,6 +46,8 @@ class Classifier(pl.LightningModule):
     ``bn_eval`` says which statistics BatchNorm uses when evaluating: ``running`` (PyTorch's eval mode, the
     running averages from training) or ``batch`` (each evaluation batch's own statistics, as in Keskar et
     al.'s released Keras code); the running averages are left unchanged either way, and dropout is off.
+    With ``track_grad_norm`` the gradient norm of every update (before clipping) is also averaged over each
+    epoch as ``train/grad_norm``.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class Classifier(pl.LightningModule):
         schedule: ScheduleFactory | None = None,
         schedule_interval: str = "step",
         bn_eval: str = "running",
+        track_grad_norm: bool = False,
     ) -> None:
         super().__init__()
         if bn_eval not in BN_EVAL_MODES:
@@ -67,6 +70,7 @@ class Classifier(pl.LightningModule):
         self.means = nn.ModuleDict(
             {f"{split}_{m}": MeanMetric(nan_strategy="disable") for split in SPLITS for m in ("loss", "acc")}
         )
+        self.grad_norm = MeanMetric(nan_strategy="disable") if track_grad_norm else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -104,9 +108,14 @@ class Classifier(pl.LightningModule):
         return loss
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
-        if self._should_log_step():
-            grads = [p.grad for p in self.parameters() if p.grad is not None]
-            self.log("step/grad_norm", torch.nn.utils.get_total_norm(grads), on_step=True, on_epoch=False)
+        log_step = self._should_log_step()
+        if log_step or self.grad_norm is not None:
+            norm = torch.nn.utils.get_total_norm([p.grad for p in self.parameters() if p.grad is not None])
+        if log_step:
+            self.log("step/grad_norm", norm, on_step=True, on_epoch=False)
+        if self.grad_norm is not None:  # every update, before any clipping, averaged over the epoch
+            self.grad_norm.update(norm)
+            self.log("train/grad_norm", self.grad_norm, on_step=False, on_epoch=True)
 
     def _eval_mode(self) -> None:
         self.trainer.model.eval()

@@ -105,6 +105,7 @@ def _build_task(cfg: DictConfig) -> Classifier:
         instantiate(cfg.scheduler.schedule),
         cfg.scheduler.interval,
         cfg.bn_eval,
+        cfg.get("track_grad_norm", False),
     )
 
 

@@ -83,3 +83,34 @@ def normalization(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     ax.set_title("× above the plot: a seed diverged at that learning rate", fontsize="small")
     fig.suptitle("BatchNorm and gradient clipping let SGD use larger learning rates")
     return fig
+
+
+@register_figure("stuck", "stuck")
+def stuck(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """Training loss (left) and gradient norm before clipping (right axis) against full-batch updates, one
+    line per seed."""
+    ok = ok_runs(runs)
+    fig = Figure(layout="constrained", figsize=(7.2, 4.2))
+    ax = fig.subplots()
+    norm_ax = ax.twinx()
+    for i, key in enumerate(ok["run_key"]):
+        curve = curves[curves["run_key"] == key]
+        ax.plot(
+            curve["updates"], curve["train_loss"], color="#0072B2", alpha=1 - 0.4 * i, label=f"loss, seed {i}"
+        )
+        norm_ax.plot(
+            curve["updates"],
+            curve["train_grad_norm"],
+            color="#D55E00",
+            alpha=1 - 0.4 * i,
+            lw=0.8,
+            label=f"gradient norm, seed {i}",
+        )
+    ax.set(xlabel="update (full batch)", ylabel="training loss")
+    ax.yaxis.label.set_color("#0072B2")
+    norm_ax.set_ylabel("gradient norm (before clipping)", color="#D55E00")
+    norm_ax.set_yscale("log")
+    handles = ax.get_legend_handles_labels()[0] + norm_ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, fontsize="small", loc="upper right")
+    fig.suptitle("Training stuck ≠ small gradient")
+    return fig
