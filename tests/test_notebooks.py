@@ -15,7 +15,7 @@ INPUTS = {
     "00_quickstart.ipynb": ["default"],
     "01_batch_size.ipynb": ["batch_timing", "batch_accuracy", "keskar_gap"],
     "02_sharp_flat.ipynb": ["sharp_flat"],
-    "03_optimizers.ipynb": ["toy", "optimizers", "loss_mse_vs_ce"],
+    "03_optimizers.ipynb": ["toy", "optimizers", "loss_mse_vs_ce", "warmup", "normalization", "stuck"],
 }
 
 

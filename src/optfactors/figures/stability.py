@@ -106,7 +106,7 @@ def stuck(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
             lw=0.8,
             label=f"gradient norm, seed {i}",
         )
-    ax.set(xlabel="update (full batch)", ylabel="training loss")
+    ax.set(xlabel="update (full batch)", ylabel="training loss", yscale="log")
     ax.yaxis.label.set_color("#0072B2")
     norm_ax.set_ylabel("gradient norm (before clipping)", color="#D55E00")
     norm_ax.set_yscale("log")
