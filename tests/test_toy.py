@@ -15,7 +15,7 @@ from optfactors.results import collect
 from optfactors.toy import stage
 from optfactors.toy.optimizers import LectureAdagrad
 from optfactors.toy.surfaces import elongated, saddle_and_minimum, three_class
-from optfactors.toy.trajectory import trajectory, weighted_averages
+from optfactors.toy.trajectory import thin, trajectory, weighted_averages
 
 
 def test_lecture_adagrad_divides_by_the_root_mean_square_of_past_gradients():
@@ -62,9 +62,8 @@ def test_surface_gradients_are_what_the_lecture_needs():
 
 
 def test_trajectory_keeps_every_kth_point_and_the_last_and_stops_at_divergence():
-    path = trajectory(
-        elongated(), (-10.0, 1.0), functools.partial(torch.optim.SGD, lr=1e-2), 1000, max_points=300
-    )
+    full = trajectory(elongated(), (-10.0, 1.0), functools.partial(torch.optim.SGD, lr=1e-2), 1000)
+    path = thin(full, 300)
     assert list(path["step"][:3]) == [0, 4, 8] and path["step"].iloc[-1] == 1000
     assert path["y"].iloc[-1] == 1.0 and path["y"].iloc[1] == 1.0  # b -> -b every update: back at 1 every 2nd
     blown = trajectory(elongated(), (-10.0, 1.0), functools.partial(torch.optim.SGD, lr=1.0), 10_000)

@@ -51,7 +51,7 @@ def lightning_epochs(root: str, loader: BatchLoader, epochs: int, lr: float) -> 
     task = _build_task(cfg)
     timer = UpdateTimer()
     trainer = pl.Trainer(
-        accelerator="auto",
+        accelerator="cpu",  # the plain loop runs on the CPU too
         devices=1,
         max_epochs=epochs,
         logger=False,
@@ -66,7 +66,7 @@ def lightning_epochs(root: str, loader: BatchLoader, epochs: int, lr: float) -> 
 
 
 def run(root: str, tiny: bool, repeats: int) -> list[Measurement]:
-    """Median epoch time of both at batch 32, 128 and 1,024 over 20,000 images (1,000 if ``tiny``), the
+    """Median epoch time of both at batch 32, 128 and 1,024 over 20,000 images (1,024 if ``tiny``), the
     first epoch of each left out as warm-up; ratio Lightning / plain against the targets."""
     n = 1024 if tiny else 20_000
     rows = []

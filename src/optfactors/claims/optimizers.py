@@ -51,8 +51,8 @@ def adaptive_lower_training_loss(runs: pd.DataFrame, curves: pd.DataFrame) -> Cl
     lecture="SGD with momentum and a decaying learning rate comes close to Adam.",
 )
 def momentum_decay_close_to_adam(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Per dataset: best test accuracy of SGD + momentum with cosine decay vs Adam's best (either "
-    "schedule)."""
+    """Per dataset: best test accuracy of SGD + momentum with cosine decay vs Adam's best (either
+    schedule)."""
     best = best_runs(runs).set_index(["dataset", "optimizer", "scheduler"])
     parts, verdicts = [], []
     for dataset in dict.fromkeys(best.index.get_level_values(0)):

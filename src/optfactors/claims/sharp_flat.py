@@ -27,6 +27,8 @@ def _lb_above_sb(frame: pd.DataFrame, value: str, unit: str = "") -> tuple[list[
     every seed."""
     parts, verdicts = [], []
     for model, pair in _paired(frame, value).items():
+        if pair.empty:  # no seed with both solutions analysed
+            continue
         sb, lb = pair["sb"].mean(), pair["lb"].mean()
         wins = int((pair["lb"] > pair["sb"]).sum())
         ratio = f"{lb / sb:.1f}" if sb > 0 else "inf"
@@ -87,8 +89,8 @@ def lb_sharper_perturbation(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimRe
     parts, verdicts = _lb_above_sb(rise, "increase")
     radii = np.sort(frame["radius"].unique())
     detail = (
-        f"Loss increase L(θ + r d) − L(θ) on the analysis training samples, averaged over radii r in "
-        f"({radii[radii > 0].min():g}, {radii.max():g}] and {int(frame['direction'].nunique())} "
+        f"Loss increase L(θ + r d) − L(θ) on the analysis training samples, averaged over the radii r from "
+        f"{radii[radii > 0].min():g} to {radii.max():g} and {int(frame['direction'].nunique())} "
         "filter-normalised random directions d (Li et al. 2018). Reproduced if LB's mean increase exceeds "
         "SB's in every seed of every network."
     )

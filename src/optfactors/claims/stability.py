@@ -86,10 +86,9 @@ def batchnorm_tolerates(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult
         "Trainable: every seed ends ok with test accuracy above 50 % (SGD, no clipping, same budget). "
         "Reproduced if the largest trainable learning rate with BatchNorm exceeds the one without."
     )
-    if with_bn is None or without is None:  # only one of them trainable at some lr: that one decides
-        return ClaimResult(
-            f"largest trainable lr: BN {with_bn}, no BN {without}; {shown}", with_bn is not None, detail
-        )
+    if with_bn is None or without is None:  # only one trainable at some lr decides; neither: undecided
+        verdict = None if with_bn is None and without is None else with_bn is not None
+        return ClaimResult(f"largest trainable lr: BN {with_bn}, no BN {without}; {shown}", verdict, detail)
     return ClaimResult(
         f"largest trainable lr: BN {with_bn:g}, no BN {without:g}; {shown}", with_bn > without, detail
     )
@@ -131,8 +130,8 @@ def clipping_prevents_divergence(runs: pd.DataFrame, curves: pd.DataFrame) -> Cl
     "plateau while the gradient norm stays far from zero.",
 )
 def stuck_not_small_gradient(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Per seed: the loss over the last two thirds of the updates vs at one third, and the gradient "
-    "norm there."""
+    """Per seed: the loss over the last two thirds of the updates vs at one third, and the gradient
+    norm there."""
     ok = ok_runs(runs)
     parts, verdicts = [], []
     for seed, key in zip(ok["seed"], ok["run_key"], strict=True):

@@ -11,15 +11,20 @@ EXPERIMENT = "toy"
 
 
 def _summary(curves: pd.DataFrame, demo: str, *paths: str) -> list[pd.Series] | None:
-    """The summaries of ``paths`` of ``demo``, or None if any is missing."""
+    """The summaries of ``paths`` of ``demo``, or None if any is missing or the table holds several toy runs
+    (stale records of an earlier toy config: which one the claims describe would be ambiguous)."""
     frame = toy_rows(curves, "path_summary")
-    if frame.empty:
+    if frame.empty or frame["run_key"].nunique() > 1:
         return None
     frame = frame[frame["demo"] == demo].set_index("path")
     return [frame.loc[p] for p in paths] if all(p in frame.index for p in paths) else None
 
 
-MISSING = ClaimResult("the toy paths are missing: make sweep EXP=toy", None)
+MISSING = ClaimResult(
+    "the toy paths are missing, or results/toy/runs/ holds several runs (remove the stale ones): "
+    "make sweep EXP=toy",
+    None,
+)
 
 
 @register_claim(
@@ -65,8 +70,8 @@ def gd_lr_extremes(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     "bursts.",
 )
 def adagrad_bursts(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Bursts (b leaving the minimum by more than the threshold after first being close) with and "
-    "without decay."""
+    """Bursts (b leaving the minimum by more than the threshold after first being close) with and
+    without decay."""
     found = _summary(curves, "elongated", "adagrad_lecture", "adagrad_lecture_decay")
     if found is None:
         return MISSING

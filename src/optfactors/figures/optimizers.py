@@ -13,7 +13,6 @@ from optfactors.figures.style import display_name, optimizer_color
 from optfactors.results import ok_runs
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
-SCHEDULES = ("constant", "cosine")
 LR = "optimizer.lr"
 
 
@@ -31,7 +30,7 @@ def best_runs(runs: pd.DataFrame, by: str = "val_acc", lowest: bool = False) -> 
         seeds=("seed", "nunique"),
     )
     order = means.sort_values(by, ascending=lowest)
-    best = order.groupby(keys, as_index=False).first()
+    best = order.drop_duplicates(keys).reset_index(drop=True)
     diverged = runs[runs["status"] == "diverged"].groupby(keys).size().rename("diverged_runs")
     best = best.join(diverged, on=keys).fillna({"diverged_runs": 0})
     return best.rename(columns={"schedule": "scheduler", LR: "lr"})

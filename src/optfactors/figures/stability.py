@@ -51,7 +51,10 @@ def warmup(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
             continue
         ax.plot(part[LR], part["train_loss"], "o-", color=color, label=label)
         blown = part[part["diverged"] > 0]
-        ax.plot(blown[LR], np.full(len(blown), ax.get_ylim()[1]), "x", color=color, ms=10, mew=2)
+        top_edge = ax.get_xaxis_transform()  # x in data, y in axes fraction
+        ax.plot(
+            blown[LR], np.ones(len(blown)), "x", color=color, ms=10, mew=2, transform=top_edge, clip_on=False
+        )
         cell = ok[(ok["schedule"] == schedule) & np.isclose(ok[LR], top)]
         curve = curves[curves["run_key"].isin(cell["run_key"])].groupby("epoch")["train_loss"].mean()
         curve_ax.plot(curve.index + 1, curve.to_numpy(), "o-", color=color, label=label)
@@ -93,18 +96,19 @@ def stuck(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     fig = Figure(layout="constrained", figsize=(7.2, 4.2))
     ax = fig.subplots()
     norm_ax = ax.twinx()
-    for i, key in enumerate(ok["run_key"]):
+    for i, (seed, key) in enumerate(zip(ok["seed"], ok["run_key"], strict=True)):
         curve = curves[curves["run_key"] == key]
+        alpha = 1 - 0.6 * i / max(len(ok) - 1, 1)
         ax.plot(
-            curve["updates"], curve["train_loss"], color="#0072B2", alpha=1 - 0.4 * i, label=f"loss, seed {i}"
+            curve["updates"], curve["train_loss"], color="#0072B2", alpha=alpha, label=f"loss, seed {seed}"
         )
         norm_ax.plot(
             curve["updates"],
             curve["train_grad_norm"],
             color="#D55E00",
-            alpha=1 - 0.4 * i,
+            alpha=alpha,
             lw=0.8,
-            label=f"gradient norm, seed {i}",
+            label=f"gradient norm, seed {seed}",
         )
     ax.set(xlabel="update (full batch)", ylabel="training loss", yscale="log")
     ax.yaxis.label.set_color("#0072B2")

@@ -44,7 +44,7 @@ from optfactors.record import (
 )
 from optfactors.results import run_row
 from optfactors.runtime import device_name, group_choices
-from optfactors.studies.solutions import Solution, solution
+from optfactors.studies.solutions import Solution, solution, source_key
 
 log = logging.getLogger("optfactors")
 
@@ -337,13 +337,15 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     """
     config = resolved_config(cfg)
     validate(config)
+    params = cfg.sharp_flat
+    overrides = {regime: source_overrides(cfg, regime) for regime in params.regimes}
+    # The source runs are part of what this run analyses: a changed source config makes a new analysis.
+    config["source_run_keys"] = {regime: source_key(o) for regime, o in overrides.items()}
     key = run_key(config)
     path = record_path(cfg.paths.results, cfg.experiment_name, key)
     if (done := finished_record(cfg, path)) is not None:
         log.info("run %s is already done (%s, %s): skipped", key, done["status"], path)
         return {**done, "skipped": True}
-    params = cfg.sharp_flat
-    overrides = {regime: source_overrides(cfg, regime) for regime in params.regimes}
     start = time.perf_counter()
     status, error, rows, seconds, sources, loggers = "failed", None, [], {}, {}, []
     device = analysis_device()
@@ -386,8 +388,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             "curve": rows,
         }
         write_json_atomic(path, record)
-        if status == "ok":
-            log_analysis(loggers, record, Path(cfg.paths.output))
-        close_wandb(loggers, {"status": status, "run_key": key, "error": error}, 0)
+        try:
+            if status == "ok":
+                log_analysis(loggers, record, Path(cfg.paths.output))
+        finally:
+            close_wandb(loggers, {"status": status, "run_key": key, "error": error}, 0)
     log.info("run %s: %s -> %s", key, status, path)
     return record

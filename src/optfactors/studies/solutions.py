@@ -59,13 +59,18 @@ def load_model(cfg: DictConfig, checkpoint: Path) -> nn.Module:
     return model
 
 
+def source_key(overrides: list[str]) -> str:
+    """The run key of the run ``optfactors <overrides>`` composes."""
+    return run_key(resolved_config(compose_source(overrides)))
+
+
 def solution(overrides: list[str]) -> Solution:
     """The trained model of the run ``optfactors <overrides>`` composes.
 
     Reused when its record says ``ok`` and its ``last.ckpt`` was kept (``checkpoint.keep=true``); trained
     otherwise, through `optfactors.train.train` with the same config (so its record and checkpoint land
     where that experiment's own sweep puts them, and a later sweep of it skips the run). A run that
-    diverged has no solution to analyse: SourceError.
+    diverged (recorded so, or now) has no solution to analyse: SourceError, without training it again.
     """
     cfg = compose_source(overrides)
     config = resolved_config(cfg)
@@ -73,6 +78,8 @@ def solution(overrides: list[str]) -> Solution:
     path = record_path(cfg.paths.results, cfg.experiment_name, key)
     checkpoint = checkpoint_dir(cfg.paths.results, cfg.experiment_name, key) / "last.ckpt"
     record = read_record(path)
+    if record is not None and record["status"] == "diverged":  # same config and seed: it would diverge again
+        raise SourceError(f"source run {cfg.experiment_name}/{key} ended diverged: {record.get('error')}")
     trained_now = not (record is not None and record["status"] == "ok" and checkpoint.is_file())
     if trained_now:
         log.info("source run %s/%s has no kept checkpoint: training it (%s)", cfg.experiment_name, key, path)

@@ -28,7 +28,7 @@ from optfactors.record import (
     write_traceback,
 )
 from optfactors.toy.surfaces import Surface
-from optfactors.toy.trajectory import trajectory, weighted_averages
+from optfactors.toy.trajectory import thin, trajectory, weighted_averages
 
 log = logging.getLogger("optfactors")
 
@@ -98,16 +98,10 @@ def demo_rows(name: str, demo: DictConfig, params: DictConfig) -> Rows:
         surfaces.setdefault(surface.name, surface)
         schedule = instantiate(spec.schedule) if "schedule" in spec else None
         began = time.perf_counter()
-        path = trajectory(
-            surface, demo.start, instantiate(spec.optimizer), spec.steps, schedule, max_points=None
-        )
+        path = trajectory(surface, demo.start, instantiate(spec.optimizer), spec.steps, schedule)
         tags = {"demo": name, "path": label, "surface": surface.name}
         rows.append({"table": "path_summary", **tags, **summarize(path, surface, params.close, params.burst)})
-        stride = max(1, -(-len(path) // params.max_points))
-        kept = path.iloc[::stride]
-        if kept.index[-1] != path.index[-1]:
-            kept = pd.concat([kept, path.iloc[[-1]]])
-        rows += [{"table": "path", **tags, **row} for row in kept.to_dict("records")]
+        rows += [{"table": "path", **tags, **row} for row in thin(path, params.max_points).to_dict("records")]
         log.info("toy %s/%s: %d updates in %.1f s", name, label, spec.steps, time.perf_counter() - began)
     for surface in surfaces.values():
         rows += surface_rows(surface, params.grid_points)

@@ -35,8 +35,9 @@ def elongated(flat: float = 1.0, steep: float = 200.0) -> Surface:
 
     ``steep = 200`` puts the lecture's learning rate 1e-2 exactly at the stability edge 2 / steep of the steep
     axis: plain GD's update of b is ``b <- (1 - 0.01 * 200) b = -b``, so it jumps from wall to wall with
-    constant amplitude forever while the loss stays put. ``flat = 1`` makes lr 1e-7 crawl: after 100,000
-    updates w has moved by a factor ``(1 - 1e-7)^100000 = 0.99``, still far from the minimum.
+    constant amplitude forever, and once w has settled the loss stops going down (150 -> 100, not 0).
+    ``flat = 1`` makes lr 1e-7 crawl: after 100,000 updates w has moved by a factor
+    ``(1 - 1e-7)^100000 = 0.99``, still far from the minimum.
     """
     return Surface(
         "elongated", partial(_elongated, flat=flat, steep=steep), (0.0, 0.0), (-12.0, 12.0, -2.0, 2.0)

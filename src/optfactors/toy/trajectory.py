@@ -23,26 +23,23 @@ def trajectory(
     optimizer: OptimizerFactory,
     steps: int,
     schedule: ScheduleFactory | None = None,
-    max_points: int | None = None,
 ) -> pd.DataFrame:
     """The path of ``optimizer`` (a factory taking the parameter list) from ``start`` over ``steps`` updates.
 
     The two parameters are one float64 tensor. ``schedule(optimizer, steps)`` (the project's schedule
-    signature) steps after every update. Returns step, x, y, loss, grad_norm and lr at every step (or, with
-    ``max_points``, every ``ceil(steps / max_points)``-th and the last); a non-finite loss ends the path.
+    signature) steps after every update. Returns step, x, y, loss, grad_norm and lr at every step; a
+    non-finite loss ends the path there.
     """
     w = torch.tensor(list(start), dtype=torch.float64, requires_grad=True)
     opt = optimizer([w])
     scheduler = schedule(opt, steps) if schedule is not None else None
-    stride = max(1, math.ceil(steps / max_points)) if max_points else 1
     rows = []
     for t in range(steps + 1):
         loss = surface(w)
         (gradient,) = torch.autograd.grad(loss, w)
         finite = bool(torch.isfinite(loss))
-        if t % stride == 0 or t == steps or not finite:
-            x, y = w.detach().tolist()
-            rows.append((t, x, y, loss.item(), gradient.norm().item(), opt.param_groups[0]["lr"]))
+        x, y = w.detach().tolist()
+        rows.append((t, x, y, loss.item(), gradient.norm().item(), opt.param_groups[0]["lr"]))
         if t == steps or not finite:
             break
         w.grad = gradient
@@ -50,6 +47,13 @@ def trajectory(
         if scheduler is not None:
             scheduler.step()
     return pd.DataFrame(rows, columns=["step", "x", "y", "loss", "grad_norm", "lr"])
+
+
+def thin(path: pd.DataFrame, max_points: int) -> pd.DataFrame:
+    """Every ``ceil(len(path) / max_points)``-th row of ``path`` and its last one (to store and draw)."""
+    stride = max(1, math.ceil(len(path) / max_points))
+    kept = path.iloc[::stride]
+    return kept if kept.index[-1] == path.index[-1] else pd.concat([kept, path.iloc[[-1]]])
 
 
 def weighted_averages(values: Sequence[float], beta: float) -> pd.DataFrame:
