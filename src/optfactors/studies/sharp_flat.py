@@ -28,23 +28,16 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from optfactors.analysis import hessian, landscape, sharpness
-from optfactors.config import ConfigError, validate
+from optfactors.config import ConfigError
 from optfactors.data import BatchLoader, balanced_indices, load_arrays, split_indices, to_image_tensor
 from optfactors.figures import FIGURES, FORMATS
 from optfactors.figures.style import use_style
 from optfactors.loggers import build_loggers, close_wandb, log_to_wandb
-from optfactors.record import (
-    finished_record,
-    provenance,
-    record_path,
-    resolved_config,
-    run_key,
-    write_json_atomic,
-    write_traceback,
-)
+from optfactors.record import resolved_config
 from optfactors.results import run_row
-from optfactors.runtime import device_name, group_choices
+from optfactors.runtime import group_choices
 from optfactors.studies.solutions import Solution, solution, source_key
+from optfactors.studies.stage import Analysis, run_analysis
 
 log = logging.getLogger("optfactors")
 
@@ -330,68 +323,45 @@ def _source_entry(found: Solution) -> dict[str, Any]:
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """The stage: SB and LB solutions of ``cfg``'s network and seed -> every measurement -> one record.
-
-    Like `optfactors.train.train`: with ``resume`` a finished analysis is skipped; a failure is recorded
-    ``failed`` with its traceback and re-raised; the W&B run (tables, line plots, figures) is always closed.
-    """
+    """The stage: SB and LB solutions of ``cfg``'s network and seed -> every measurement -> one record
+    (`run_analysis`: resume, failure capture); the W&B run (tables, line plots, figures) is always closed."""
     config = resolved_config(cfg)
-    validate(config)
     params = cfg.sharp_flat
     overrides = {regime: source_overrides(cfg, regime) for regime in params.regimes}
     # The source runs are part of what this run analyses: a changed source config makes a new analysis.
     config["source_run_keys"] = {regime: source_key(o) for regime, o in overrides.items()}
-    key = run_key(config)
-    path = record_path(cfg.paths.results, cfg.experiment_name, key)
-    if (done := finished_record(cfg, path)) is not None:
-        log.info("run %s is already done (%s, %s): skipped", key, done["status"], path)
-        return {**done, "skipped": True}
-    start = time.perf_counter()
-    status, error, rows, seconds, sources, loggers = "failed", None, [], {}, {}, []
     device = analysis_device()
-    try:
+    loggers: list = []
+
+    def analyse(key: str, analysis: Analysis) -> None:
         found = {regime: solution(overrides[regime]) for regime in params.regimes}
-        sources = {regime: _source_entry(s) for regime, s in found.items()}
-        data = found[params.regimes[0]].config.data
+        analysis.fields["sources"] = {regime: _source_entry(s) for regime, s in found.items()}
+        first = found[params.regimes[0]].config
         samples = params.samples
-        train = analysis_batches(data, "train", samples.train, samples.batch_size, samples.seed, device)
-        test = analysis_batches(data, "test", samples.test, samples.batch_size, samples.seed, device)
-        loss_fn = instantiate(found[params.regimes[0]].config.loss)
+        train = analysis_batches(first.data, "train", samples.train, samples.batch_size, samples.seed, device)
+        test = analysis_batches(first.data, "test", samples.test, samples.batch_size, samples.seed, device)
         models = {regime: s.model.to(device) for regime, s in found.items()}
-        loggers = build_loggers(
-            config["logger"],
-            cfg.paths.output,
-            name=key,
-            group=cfg.experiment_name,
-            tags=[cfg.profile.name, cfg.data.name],
-            config=config,
+        loggers.extend(
+            build_loggers(
+                config["logger"],
+                cfg.paths.output,
+                name=key,
+                group=cfg.experiment_name,
+                tags=[cfg.profile.name, cfg.data.name],
+                config=config,
+            )
         )
-        rows, seconds = measure(models, loss_fn, train, test, params, cfg.seed)
-        status = "ok"
-    except BaseException as err:
-        error = f"{type(err).__name__}: {err}"
-        write_traceback(path)
-        raise
-    finally:
-        record = {
-            "run_key": key,
-            "experiment": cfg.experiment_name,
-            "status": status,
-            "error": error,
-            "metrics": summary_metrics(rows),
-            "sources": sources,
-            "step_time_s": seconds,
-            "wall_time_s": time.perf_counter() - start,
-            "device": device_name(device),
-            "processes": 1,
-            **provenance(cfg, config),
-            "curve": rows,
-        }
-        write_json_atomic(path, record)
+        analysis.rows, analysis.fields["step_time_s"] = measure(
+            models, instantiate(first.loss), train, test, params, cfg.seed
+        )
+        analysis.metrics = summary_metrics(analysis.rows)
+
+    def after(record: dict[str, Any]) -> None:
         try:
-            if status == "ok":
+            if record["status"] == "ok":
                 log_analysis(loggers, record, Path(cfg.paths.output))
         finally:
-            close_wandb(loggers, {"status": status, "run_key": key, "error": error}, 0)
-    log.info("run %s: %s -> %s", key, status, path)
-    return record
+            summary = {k: record[k] for k in ("status", "run_key", "error")}
+            close_wandb(loggers, summary, 0)
+
+    return run_analysis(cfg, config, analyse, device, after)

@@ -17,16 +17,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from optfactors.config import validate
-from optfactors.record import (
-    finished_record,
-    provenance,
-    record_path,
-    resolved_config,
-    run_key,
-    write_json_atomic,
-    write_traceback,
-)
+from optfactors.record import resolved_config
+from optfactors.studies.stage import Analysis, run_analysis
 from optfactors.toy.surfaces import Surface
 from optfactors.toy.trajectory import thin, trajectory, weighted_averages
 
@@ -119,38 +111,11 @@ def ewa_rows(params: DictConfig) -> Rows:
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Every demonstration of ``cfg.toy`` -> one record (resume, failure capture as in `train`)."""
-    config = resolved_config(cfg)
-    validate(config)
-    key = run_key(config)
-    path = record_path(cfg.paths.results, cfg.experiment_name, key)
-    if (done := finished_record(cfg, path)) is not None:
-        log.info("run %s is already done (%s, %s): skipped", key, done["status"], path)
-        return {**done, "skipped": True}
-    start = time.perf_counter()
-    status, error, rows = "failed", None, []
-    try:
+    """Every demonstration of ``cfg.toy`` -> one record (`run_analysis`: resume, failure capture)."""
+
+    def analyse(key: str, analysis: Analysis) -> None:
         for name, demo in cfg.toy.demos.items():
-            rows += demo_rows(name, demo, cfg.toy)
-        rows += ewa_rows(cfg.toy.ewa)
-        status = "ok"
-    except BaseException as err:
-        error = f"{type(err).__name__}: {err}"
-        write_traceback(path)
-        raise
-    finally:
-        record = {
-            "run_key": key,
-            "experiment": cfg.experiment_name,
-            "status": status,
-            "error": error,
-            "metrics": {},
-            "wall_time_s": time.perf_counter() - start,
-            "device": "cpu",
-            "processes": 1,
-            **provenance(cfg, config),
-            "curve": rows,
-        }
-        write_json_atomic(path, record)
-    log.info("run %s: %s -> %s", key, status, path)
-    return record
+            analysis.rows += demo_rows(name, demo, cfg.toy)
+        analysis.rows += ewa_rows(cfg.toy.ewa)
+
+    return run_analysis(cfg, resolved_config(cfg), analyse, torch.device("cpu"))
