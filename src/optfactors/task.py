@@ -9,7 +9,6 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
-from torchmetrics import MeanMetric
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 ScheduleFactory = Callable[..., LRScheduler]
@@ -66,40 +65,54 @@ class Classifier(pl.LightningModule):
         self.model, self.loss = model, loss
         self.optimizer_factory, self.schedule_factory = optimizer, schedule
         self.schedule_interval, self.bn_eval = schedule_interval, bn_eval
-        # nan_strategy="disable": a diverged loss must show as NaN, not be silently dropped.
-        self.means = nn.ModuleDict(
-            {f"{split}_{m}": MeanMetric(nan_strategy="disable") for split in SPLITS for m in ("loss", "acc")}
-        )
-        self.grad_norm = MeanMetric(nan_strategy="disable") if track_grad_norm else None
+        self.track_grad_norm = track_grad_norm
+        # Per split, this epoch's sums of (loss x n, correct, n), and of (grad norm, updates): plain tensors
+        # added to on the device every step and logged once per epoch (a self.log per step costs more than
+        # the update itself for small batches). A diverged loss makes the sum NaN, so it shows as NaN.
+        self._sums: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
-    def _loss_and_log(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
+    def _accumulate(self, key: str, values: list[torch.Tensor | float]) -> None:
+        update = torch.stack([torch.as_tensor(v, dtype=torch.float32, device=self.device) for v in values])
+        self._sums[key] = self._sums[key] + update if key in self._sums else update
+
+    def _loss_and_accumulate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
         x, y = batch
         logits = self.model(x)
         loss = self.loss(logits, y)
         n = len(y)
-        correct = (logits.detach().argmax(dim=1) == y).float().mean()
-        for name, value in (("loss", loss.detach()), ("acc", correct)):
-            metric = self.means[f"{split}_{name}"]
-            metric.update(value, weight=n)
-            self.log(
-                f"{split}/{name}",
-                metric,
-                on_step=False,
-                on_epoch=True,
-                batch_size=n,
-                add_dataloader_idx=False,
-            )
+        correct = (logits.detach().argmax(dim=1) == y).sum()
+        self._accumulate(split, [loss.detach() * n, correct, n])
         return loss
+
+    def _log_epoch(self, split: str) -> None:
+        """Log ``split``'s epoch means from the sums of every process (one reduction), then forget them."""
+        if split not in self._sums:
+            return
+        sums = self.trainer.strategy.reduce(self._sums.pop(split), reduce_op="sum")
+        if split == "grad_norm":
+            values = {"train/grad_norm": sums[0] / sums[1]}
+        else:
+            values = {f"{split}/loss": sums[0] / sums[2], f"{split}/acc": sums[1] / sums[2]}
+        for name, value in values.items():
+            self.log(name, value, on_step=False, on_epoch=True, batch_size=1, add_dataloader_idx=False)
+
+    def _last_update_of_epoch(self) -> bool:
+        # Lightning runs the callbacks' on_train_epoch_end (EpochHistory) before the module's, so the
+        # training metrics are logged from the epoch's last update, where they are reduced in time.
+        max_steps = self.trainer.max_steps
+        return self.trainer.is_last_batch or (max_steps != -1 and self.trainer.global_step + 1 >= max_steps)
 
     def _should_log_step(self) -> bool:
         # The Trainer's own throttle (log_every_n_steps), as Lightning's LearningRateMonitor uses it.
         return self.trainer._logger_connector.should_update_logs
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss = self._loss_and_log(batch, "train")
+        loss = self._loss_and_accumulate(batch, "train")
+        if self._last_update_of_epoch():
+            self._log_epoch("train")
         if self._should_log_step():
             self.log("step/loss", loss.detach(), on_step=True, on_epoch=False, sync_dist=True)
             self.log(
@@ -109,13 +122,14 @@ class Classifier(pl.LightningModule):
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         log_step = self._should_log_step()
-        if log_step or self.grad_norm is not None:
+        if log_step or self.track_grad_norm:
             norm = torch.nn.utils.get_total_norm([p.grad for p in self.parameters() if p.grad is not None])
         if log_step:
             self.log("step/grad_norm", norm, on_step=True, on_epoch=False)
-        if self.grad_norm is not None:  # every update, before any clipping, averaged over the epoch
-            self.grad_norm.update(norm)
-            self.log("train/grad_norm", self.grad_norm, on_step=False, on_epoch=True)
+        if self.track_grad_norm:  # every update, before any clipping, averaged over the epoch
+            self._accumulate("grad_norm", [norm, 1])
+            if self._last_update_of_epoch():
+                self._log_epoch("grad_norm")
 
     def _eval_mode(self) -> None:
         self.trainer.model.eval()
@@ -132,6 +146,24 @@ class Classifier(pl.LightningModule):
             restore_momentum(self.model, self._momenta)
         self.trainer.model.train()
 
+    def on_train_epoch_start(self) -> None:
+        self._sums.pop("train", None)
+        self._sums.pop("grad_norm", None)
+
+    def on_validation_epoch_start(self) -> None:
+        self._sums.pop("val", None)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._sums.pop("test", None)
+        self._sums.pop("train_eval", None)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+        self._log_epoch("train_eval")
+
     def on_validation_model_eval(self) -> None:
         self._eval_mode()
 
@@ -145,12 +177,12 @@ class Classifier(pl.LightningModule):
         self._train_mode()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._loss_and_log(batch, "val")
+        self._loss_and_accumulate(batch, "val")
 
     def test_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int, dataloader_idx: int = 0
     ) -> None:
-        self._loss_and_log(batch, ("test", "train_eval")[dataloader_idx])
+        self._loss_and_accumulate(batch, ("test", "train_eval")[dataloader_idx])
 
     def configure_optimizers(self) -> dict:
         optimizer = self.optimizer_factory(self.parameters())
