@@ -23,3 +23,4 @@ def test_tiny_bench_writes_every_measurement(data_dir, tmp_path, monkeypatch, ca
     hvp = table[table["name"].str.contains("Hessian-vector")].iloc[0]
     assert hvp["target"] == "<= 3" and hvp["ratio"] > 1
     assert "machine:" in capsys.readouterr().out
+    assert (tmp_path / "figures" / "bench.png").stat().st_size > 0

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from optfactors import models
-from optfactors.models import TFSameMaxPool2d, keskar_c1, keskar_c2, keskar_f1, lenet5, mlp
+from optfactors.models import TFSameMaxPool2d, keskar_c1, keskar_c2, keskar_f1, lenet5, mlp, resnet_cifar
 
 MNIST = (1, 28, 28)
 CIFAR = (3, 32, 32)
@@ -41,6 +41,8 @@ def n_params(model: nn.Module) -> int:
         (keskar_c2, CIFAR),
         (lenet5, MNIST),
         (lenet5, CIFAR),
+        (resnet_cifar, CIFAR),
+        (resnet_cifar, MNIST),
     ],
 )
 def test_output_shape(builder, shape) -> None:
@@ -169,12 +171,51 @@ def test_tf_same_pool_rejects_bad_arguments() -> None:
         TFSameMaxPool2d(3, 0)
 
 
+def test_resnet_cifar_depths_and_the_plain_counterpart() -> None:
+    for depth in (20, 56):
+        residual, plain = (
+            resnet_cifar(CIFAR, 10, depth=depth),
+            resnet_cifar(CIFAR, 10, depth=depth, residual=False),
+        )
+        convs = [m for m in residual.modules() if isinstance(m, nn.Conv2d)]
+        linears = [m for m in residual.modules() if isinstance(m, nn.Linear)]
+        assert len(convs) + len(linears) == depth  # weighted layers, as He et al. count them
+        # option-A shortcuts have no parameters: the plain network has exactly the same ones
+        assert [p.shape for p in plain.parameters()] == [p.shape for p in residual.parameters()]
+    # He et al. (2016), Table 6: 0.27M and 0.85M parameters
+    assert n_params(resnet_cifar(CIFAR, 10, depth=20)) == 269722
+    assert n_params(resnet_cifar(CIFAR, 10, depth=56)) == 853018
+
+
+def test_resnet_cifar_block_with_a_silent_branch_passes_its_input_on() -> None:
+    """With the residual branch's last BatchNorm scaled to zero a block is ReLU(shortcut): the identity for a
+    non-negative input, and the subsampled, zero-padded input where it changes width and resolution."""
+    for fan_in, width, stride in ((4, 4, 1), (4, 8, 2)):
+        block = models.BasicBlock(fan_in, width, stride, residual=True).eval()
+        nn.init.zeros_(block.bn2.weight)
+        x = torch.rand(2, fan_in, 8, 8)
+        expected = torch.cat(
+            [x[:, :, ::stride, ::stride], torch.zeros(2, width - fan_in, 8 // stride, 8 // stride)], 1
+        )
+        assert torch.equal(block(x), expected)
+        plain = models.BasicBlock(fan_in, width, stride, residual=False).eval()
+        nn.init.zeros_(plain.bn2.weight)
+        assert torch.equal(plain(x), torch.zeros_like(expected))
+
+
 # --- Hydra configs ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("name", "shape"),
-    [("mlp", MNIST), ("keskar_f1", MNIST), ("keskar_c1", MNIST), ("keskar_c2", CIFAR), ("lenet5", MNIST)],
+    [
+        ("mlp", MNIST),
+        ("keskar_f1", MNIST),
+        ("keskar_c1", MNIST),
+        ("keskar_c2", CIFAR),
+        ("lenet5", MNIST),
+        ("resnet_cifar", CIFAR),
+    ],
 )
 def test_yaml_instantiates_builder(name: str, shape: tuple[int, ...]) -> None:
     model_cfg = OmegaConf.load(MODEL_CONF / f"{name}.yaml")
@@ -218,6 +259,7 @@ def test_yaml_keskar_c2_on_mnist_fails_clearly() -> None:
         (lambda: keskar_c2(MNIST, 10), "keskar_c2 needs H and W >= 32"),
         (lambda: keskar_c2((3, 32, 16), 10), "keskar_c2 needs H and W >= 32"),
         (lambda: lenet5((1, 8, 8), 10), "lenet5: input_shape .* is too small"),
+        (lambda: resnet_cifar(CIFAR, 10, depth=21), "depth must be 6n \\+ 2"),
     ],
 )
 def test_bad_arguments_raise_value_error(call, message: str) -> None:

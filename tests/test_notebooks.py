@@ -16,6 +16,7 @@ INPUTS = {
     "01_batch_size.ipynb": ["batch_timing", "batch_accuracy", "keskar_gap"],
     "02_sharp_flat.ipynb": ["sharp_flat"],
     "03_optimizers.ipynb": ["toy", "optimizers", "loss_mse_vs_ce", "warmup", "normalization", "stuck"],
+    "04_critical_points.ipynb": ["critical_points", "saddle_escape", "depth"],
 }
 
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from optfactors.record import read_record, record_path, run_key
 from optfactors.train import train
 
@@ -120,3 +122,36 @@ def test_cli_bad_value_is_one_line_and_exit_code_2(cli, tmp_path):
         "an integer from 1 to 55000 (the number of training samples)"
     )
     assert not list(tmp_path.glob("*/runs/*.json"))
+
+
+def _tiny_conv_run(make_cfg, *switches: str) -> dict:
+    """Two epochs of a width-4 ResNet-8 on 256 CIFAR-10 images (BatchNorm, convolutions, residuals)."""
+    common = (
+        "data=cifar10",
+        "model=resnet_cifar",
+        "model.depth=8",
+        "model.width=4",
+        "data.subset=256",
+        "data.val_size=64",
+        "data.batch_size=64",
+        "trainer.max_epochs=2",
+        "trainer.limit_test_batches=1",
+        "resume=false",
+    )
+    record = train(make_cfg(*common, *switches))
+    assert record["status"] == "ok", record["error"]
+    return record["metrics"]
+
+
+def test_gpu_switches_give_the_same_results_on_the_cpu(make_cfg):
+    """channels_last and torch.compile do the same arithmetic in another order: float rounding, which the 8
+    SGD updates at lr 0.1 amplify to ~1e-4 relative (so 1e-3 here); bf16 mixed precision rounds activations
+    to 8 bits of mantissa (close, not equal)."""
+    base = _tiny_conv_run(make_cfg)
+    layouts = _tiny_conv_run(make_cfg, "+channels_last=true")
+    compiled = _tiny_conv_run(make_cfg, "+compile=true")
+    bf16 = _tiny_conv_run(make_cfg, "trainer.precision=bf16-mixed")
+    for name in ("train_loss", "val_loss", "test_loss", "train_eval_loss"):
+        assert layouts[name] == pytest.approx(base[name], rel=1e-3), name
+        assert compiled[name] == pytest.approx(base[name], rel=1e-3), name
+        assert bf16[name] == pytest.approx(base[name], rel=5e-2), name

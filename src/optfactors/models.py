@@ -14,7 +14,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["TFSameMaxPool2d", "keskar_c1", "keskar_c2", "keskar_f1", "lenet5", "mlp"]
+__all__ = [
+    "BasicBlock",
+    "TFSameMaxPool2d",
+    "keskar_c1",
+    "keskar_c2",
+    "keskar_f1",
+    "lenet5",
+    "mlp",
+    "resnet_cifar",
+]
 
 # VGG-16 layout: integers are 3x3 conv widths, "M" is a 2x2 max-pool.
 _VGG16_CONFIG: tuple[int | str, ...] = (
@@ -179,3 +188,56 @@ def lenet5(input_shape: Sequence[int], num_classes: int) -> nn.Module:
         nn.ReLU(),
         nn.Linear(84, int(num_classes)),
     )
+
+
+class BasicBlock(nn.Module):
+    """He et al. (2016) CIFAR block: conv3x3-BN-ReLU-conv3x3-BN, plus the input if ``residual``, then ReLU.
+
+    Where the block halves the resolution and doubles the width, the shortcut is the paper's option A:
+    the input subsampled by 2 and zero-padded in channels, which has no parameters, so the plain and the
+    residual network have exactly the same parameters.
+    """
+
+    def __init__(self, fan_in: int, width: int, stride: int, residual: bool) -> None:
+        super().__init__()
+        self.residual, self.stride, self.extra = residual, stride, width - fan_in
+        self.conv1 = nn.Conv2d(fan_in, width, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        if self.residual:
+            shortcut = x[:, :, :: self.stride, :: self.stride] if self.stride > 1 else x
+            out = out + F.pad(shortcut, (0, 0, 0, 0, 0, self.extra))
+        return F.relu(out)
+
+    def extra_repr(self) -> str:
+        return f"residual={self.residual}"
+
+
+def resnet_cifar(
+    input_shape: Sequence[int], num_classes: int, depth: int = 20, width: int = 16, residual: bool = True
+) -> nn.Module:
+    """He et al. (2016, Section 4.2) CIFAR network of ``depth`` = 6n + 2 layers: conv3x3 ``width`` -> 3
+    stages of n `BasicBlock` (widths ``width``, 2 ``width``, 4 ``width``; the last two start with stride 2)
+    -> global average pool -> Linear. ``residual=False`` is the paper's plain counterpart."""
+    shape = _check_shape(input_shape, num_classes, image=True)
+    depth, width = int(depth), int(width)
+    if depth < 8 or (depth - 2) % 6 or width < 1:
+        raise ValueError(f"depth must be 6n + 2 with n >= 1 and width >= 1, got depth={depth}, width={width}")
+    blocks = (depth - 2) // 6
+    layers: list[nn.Module] = [
+        nn.Conv2d(shape[0], width, 3, padding=1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+    ]
+    fan_in = width
+    for stage in range(3):
+        for block in range(blocks):
+            stride = 2 if stage > 0 and block == 0 else 1
+            layers.append(BasicBlock(fan_in, width * 2**stage, stride, bool(residual)))
+            fan_in = width * 2**stage
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(fan_in, int(num_classes))]
+    return nn.Sequential(*layers)

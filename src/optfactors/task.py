@@ -46,7 +46,8 @@ class Classifier(pl.LightningModule):
     running averages from training) or ``batch`` (each evaluation batch's own statistics, as in Keskar et
     al.'s released Keras code); the running averages are left unchanged either way, and dropout is off.
     With ``track_grad_norm`` the gradient norm of every update (before clipping) is also averaged over each
-    epoch as ``train/grad_norm``.
+    epoch as ``train/grad_norm``. With ``channels_last`` the model's weights and every image batch use the
+    channels-last memory layout (faster convolutions on recent GPUs; same results).
     """
 
     def __init__(
@@ -58,11 +59,14 @@ class Classifier(pl.LightningModule):
         schedule_interval: str = "step",
         bn_eval: str = "running",
         track_grad_norm: bool = False,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         if bn_eval not in BN_EVAL_MODES:
             raise ValueError(f"bn_eval must be one of {BN_EVAL_MODES}, got {bn_eval!r}")
-        self.model, self.loss = model, loss
+        self.channels_last = channels_last
+        self.model = model.to(memory_format=torch.channels_last) if channels_last else model
+        self.loss = loss
         self.optimizer_factory, self.schedule_factory = optimizer, schedule
         self.schedule_interval, self.bn_eval = schedule_interval, bn_eval
         self.track_grad_norm = track_grad_norm
@@ -80,6 +84,8 @@ class Classifier(pl.LightningModule):
 
     def _loss_and_accumulate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
         x, y = batch
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         logits = self.model(x)
         loss = self.loss(logits, y)
         n = len(y)

@@ -97,15 +97,21 @@ def _callbacks(
 
 
 def _build_task(cfg: DictConfig) -> Classifier:
-    """The LightningModule with model, loss, optimizer and schedule instantiated from the config."""
+    """The LightningModule with model, loss, optimizer and schedule instantiated from the config; with
+    ``+compile=true`` the model is compiled in place (``nn.Module.compile``: same parameters, same
+    checkpoint keys)."""
+    model = instantiate(cfg.model)
+    if cfg.get("compile", False):
+        model.compile()
     return Classifier(
-        instantiate(cfg.model),
+        model,
         instantiate(cfg.loss),
         instantiate(cfg.optimizer),
         instantiate(cfg.scheduler.schedule),
         cfg.scheduler.interval,
         cfg.bn_eval,
         cfg.get("track_grad_norm", False),
+        cfg.get("channels_last", False),
     )
 
 

@@ -13,6 +13,7 @@ import torch
 
 from optfactors.bench import analysis_cost, compute, data_path, end_to_end, framework
 from optfactors.bench.core import as_markdown, write
+from optfactors.bench.figure import save_bench_figure
 
 
 def machine() -> str:
@@ -46,9 +47,10 @@ def main(argv: list[str] | None = None) -> None:
     measurements += end_to_end.run(Path(args.results), args.tiny)
     out = Path(args.results) / "bench" / "bench.csv"
     table = write(measurements, out)
+    figures = save_bench_figure(table, Path(args.results))
     print(f"machine: {machine()}")
     print(as_markdown(table))
-    print(f"-> {out}")
+    print(f"-> {out}, {', '.join(str(p) for p in figures)}")
 
 
 if __name__ == "__main__":

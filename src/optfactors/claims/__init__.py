@@ -53,4 +53,13 @@ def register_claim(experiment: str, claim_id: str, lecture: str) -> Callable[[Cl
 
 
 # Claim families: imported for their registrations.
-from optfactors.claims import batch_size, keskar, optimizers, sharp_flat, stability, timing, toy  # noqa: E402, F401
+from optfactors.claims import (  # noqa: E402, F401
+    batch_size,
+    critical,
+    keskar,
+    optimizers,
+    sharp_flat,
+    stability,
+    timing,
+    toy,
+)

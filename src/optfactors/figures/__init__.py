@@ -104,4 +104,13 @@ def draw_all(results_dir: str | Path) -> list[Path]:
 
 
 # Figure families: imported for their registrations.
-from optfactors.figures import batch_size, keskar, optimizers, sharp_flat, stability, timing, toy  # noqa: E402, F401
+from optfactors.figures import (  # noqa: E402, F401
+    batch_size,
+    critical,
+    keskar,
+    optimizers,
+    sharp_flat,
+    stability,
+    timing,
+    toy,
+)

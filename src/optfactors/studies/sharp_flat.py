@@ -30,14 +30,11 @@ from torch import Tensor, nn
 from optfactors.analysis import hessian, landscape, sharpness
 from optfactors.config import ConfigError
 from optfactors.data import BatchLoader, balanced_indices, load_arrays, split_indices, to_image_tensor
-from optfactors.figures import FIGURES, FORMATS
-from optfactors.figures.style import use_style
-from optfactors.loggers import build_loggers, close_wandb, log_to_wandb
+from optfactors.loggers import build_loggers
 from optfactors.record import resolved_config
-from optfactors.results import run_row
 from optfactors.runtime import group_choices
 from optfactors.studies.solutions import Solution, solution, source_key
-from optfactors.studies.stage import Analysis, run_analysis
+from optfactors.studies.stage import Analysis, closing, run_analysis
 
 log = logging.getLogger("optfactors")
 
@@ -261,30 +258,17 @@ def summary_metrics(rows: Rows) -> dict[str, float]:
     return metrics
 
 
-def log_analysis(loggers: list, record: dict[str, Any], output: Path) -> None:
-    """The run's summary metrics to every logger; its tables, line plots and the study's figures (drawn from
-    this run alone, also saved as PNG under ``output/figures``) to W&B."""
-    for logger in loggers:
-        logger.log_metrics(record["metrics"])
-        logger.save()
-    runs = pd.DataFrame([run_row(record)])
-    curves = pd.DataFrame([{"run_key": record["run_key"], **row} for row in record["curve"]])
-    tables = {name: part.dropna(axis=1, how="all") for name, part in curves.groupby("table")}
-    tables["perturbation_mean"] = (
-        tables["perturbation"].groupby(["regime", "radius"], as_index=False)["loss"].mean()
-    )
-    images = {}
-    (output / "figures").mkdir(parents=True, exist_ok=True)
-    for spec in FIGURES.values():
-        if spec.experiment == record["experiment"]:
-            with use_style():
-                images[spec.name] = output / "figures" / f"{spec.name}.png"
-                spec.fn(runs, curves).savefig(images[spec.name], dpi=110, metadata=FORMATS["png"])
-    lines = {
-        "interpolation": ("interpolation", "alpha", "loss", "split"),
-        "perturbation": ("perturbation_mean", "radius", "loss", "regime"),
-    }
-    log_to_wandb(loggers, tables, images, lines)
+def perturbation_mean(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The mean loss over random directions at each radius, per regime (for W&B's line plot)."""
+    mean = tables["perturbation"].groupby(["regime", "radius"], as_index=False)["loss"].mean()
+    return {"perturbation_mean": mean}
+
+
+#: W&B line plots: name -> (table, x, y, series).
+LINE_PLOTS = {
+    "interpolation": ("interpolation", "alpha", "loss", "split"),
+    "perturbation": ("perturbation_mean", "radius", "loss", "regime"),
+}
 
 
 def source_overrides(cfg: DictConfig, regime: str) -> list[str]:
@@ -356,12 +340,5 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         )
         analysis.metrics = summary_metrics(analysis.rows)
 
-    def after(record: dict[str, Any]) -> None:
-        try:
-            if record["status"] == "ok":
-                log_analysis(loggers, record, Path(cfg.paths.output))
-        finally:
-            summary = {k: record[k] for k in ("status", "run_key", "error")}
-            close_wandb(loggers, summary, 0)
-
+    after = closing(loggers, Path(cfg.paths.output), LINE_PLOTS, perturbation_mean)
     return run_analysis(cfg, config, analyse, device, after)

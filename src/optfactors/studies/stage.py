@@ -7,12 +7,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from omegaconf import DictConfig
 
 from optfactors.config import validate
+from optfactors.figures import FIGURES, FORMATS
+from optfactors.figures.style import use_style
+from optfactors.loggers import close_wandb, log_to_wandb
 from optfactors.record import (
     finished_record,
     provenance,
@@ -21,6 +26,7 @@ from optfactors.record import (
     write_json_atomic,
     write_traceback,
 )
+from optfactors.results import run_row
 from optfactors.runtime import device_name
 
 log = logging.getLogger("optfactors")
@@ -81,3 +87,51 @@ def run_analysis(
             after(record)
     log.info("run %s: %s -> %s", key, status, path)
     return record
+
+
+Tables = dict[str, pd.DataFrame]
+LinePlots = dict[str, tuple[str, str, str, str | None]]
+
+
+def log_record(
+    loggers: list,
+    record: dict[str, Any],
+    output: Path,
+    line_plots: LinePlots,
+    derived: Callable[[Tables], Tables] | None = None,
+) -> None:
+    """The record's summary metrics to every logger; to W&B its tables (one per ``table`` of the long
+    table, plus ``derived(tables)``), ``line_plots`` and the figures of its experiment drawn from this run
+    alone (also saved as PNG under ``output/figures``)."""
+    for logger in loggers:
+        logger.log_metrics(record["metrics"])
+        logger.save()
+    runs = pd.DataFrame([run_row(record)])
+    curves = pd.DataFrame([{"run_key": record["run_key"], **row} for row in record["curve"]])
+    tables = {name: part.dropna(axis=1, how="all") for name, part in curves.groupby("table")}
+    if derived is not None:
+        tables.update(derived(tables))
+    images = {}
+    (output / "figures").mkdir(parents=True, exist_ok=True)
+    for spec in FIGURES.values():
+        if spec.experiment == record["experiment"]:
+            with use_style():
+                images[spec.name] = output / "figures" / f"{spec.name}.png"
+                spec.fn(runs, curves).savefig(images[spec.name], dpi=110, metadata=FORMATS["png"])
+    log_to_wandb(loggers, tables, images, line_plots)
+
+
+def closing(
+    loggers: list, output: Path, line_plots: LinePlots, derived: Callable[[Tables], Tables] | None = None
+) -> Callable[[dict[str, Any]], None]:
+    """The ``after`` of `run_analysis` for a stage that logs: `log_record` if the run is ok, then the W&B
+    run closed with the status in its summary, whatever happened."""
+
+    def after(record: dict[str, Any]) -> None:
+        try:
+            if record["status"] == "ok":
+                log_record(loggers, record, output, line_plots, derived)
+        finally:
+            close_wandb(loggers, {k: record[k] for k in ("status", "run_key", "error")}, 0)
+
+    return after

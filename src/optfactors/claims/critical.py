@@ -1,0 +1,205 @@
+"""Claims on critical points: rarely minima, the minimum ratio against the loss, escaping a saddle, and
+deeper plain networks training worse (an optimisation issue, not model bias)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from scipy.stats import spearmanr
+
+from optfactors.claims import ClaimResult, register_claim
+from optfactors.figures.critical import NETWORKS, converged_points
+from optfactors.figures.toy import toy_rows
+from optfactors.results import ok_runs
+
+#: The share of converged critical points that must have a negative eigenvalue.
+NOT_MINIMUM_SHARE = 0.95
+#: Relative error of the Taylor prediction allowed at the smallest steps.
+TAYLOR_TOLERANCE = 0.05
+
+
+def _per_problem(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    points = converged_points(curves)
+    return {str(p): part for p, part in points.groupby("problem")} if not points.empty else {}
+
+
+@register_claim(
+    "critical_points",
+    "critical_points_rarely_minima",
+    lecture="Critical points reached in training are almost never local minima: the Hessian nearly always "
+    "has negative eigenvalues left (minimum ratio < 1).",
+)
+def rarely_minima(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Share of converged critical points with minimum ratio < 1, per problem."""
+    problems = _per_problem(curves)
+    detail = (
+        f"Reproduced if in every problem at least {NOT_MINIMUM_SHARE:.0%} of the critical points (|∇L| below "
+        "the threshold) have a negative Hessian eigenvalue beyond the zero tolerance."
+    )
+    if not problems:
+        return ClaimResult("no converged critical points: make sweep EXP=critical_points", None, detail)
+    points = toy_rows(curves, "point")
+    parts, ok = [], []
+    for problem, part in problems.items():
+        share = float((part["minimum_ratio"] < 1).mean())
+        total = int((points["problem"] == problem).sum())
+        parts.append(
+            f"{problem}: {share:.0%} of {len(part)} critical points ({total} initialisations) have a "
+            "negative "
+            f"eigenvalue, median minimum ratio {part['minimum_ratio'].median():.3f}"
+        )
+        ok.append(share >= NOT_MINIMUM_SHARE)
+    return ClaimResult("; ".join(parts), all(ok), detail)
+
+
+@register_claim(
+    "critical_points",
+    "minimum_ratio_rises_as_loss_falls",
+    lecture="The lower the training loss of a critical point, the larger its minimum ratio: points at low "
+    "loss look more like minima.",
+)
+def ratio_rises(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Spearman rank correlation between loss and minimum ratio over the converged points, per problem."""
+    problems = _per_problem(curves)
+    detail = (
+        "Reproduced if in every problem Spearman's ρ(loss, minimum ratio) over the critical points "
+        "is negative "
+        "with p < 0.05 (the correlation over every end point of the search is context only)."
+    )
+    if not problems:
+        return ClaimResult("no converged critical points: make sweep EXP=critical_points", None, detail)
+    points = toy_rows(curves, "point")
+    parts, ok = [], []
+    for problem, part in problems.items():
+        rho, p = spearmanr(part["loss"], part["minimum_ratio"])
+        every = points[points["problem"] == problem]
+        rho_all = spearmanr(every["loss"], every["minimum_ratio"])[0]
+        parts.append(
+            f"{problem}: ρ = {rho:+.2f} (p = {p:.2g}, n = {len(part)}; over all {len(every)} end "
+            "points of the "
+            f"search, converged or not, ρ = {rho_all:+.2f})"
+        )
+        ok.append(bool(rho < 0 and p < 0.05))
+    return ClaimResult("; ".join(parts), all(ok), detail)
+
+
+@register_claim(
+    "saddle_escape",
+    "saddle_taylor_descent_direction",
+    lecture="At a saddle point the Hessian shows the way out: along an eigenvector u of a negative "
+    "eigenvalue λ the loss changes by ½λη² < 0.",
+)
+def saddle_taylor(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Relative error of ½λη² at the two smallest non-zero |η| of the grid, and the sign of the change."""
+    taylor = toy_rows(curves, "taylor")
+    detail = (
+        f"Reproduced if at the smallest steps ±η the loss falls on both sides and the measured change is "
+        f"within {TAYLOR_TOLERANCE:.0%} of ½λη²."
+    )
+    if taylor.empty:
+        return ClaimResult("no saddle analysed: make sweep EXP=saddle_escape", None, detail)
+    steps = taylor[taylor["eta"] != 0].assign(size=lambda t: t["eta"].abs())
+    small = steps[steps["size"] == steps["size"].min()]
+    error = ((small["loss_change"] - small["predicted"]).abs() / small["predicted"].abs()).max()
+    larger = steps[steps["size"] == steps["size"].max()]
+    measured = (
+        f"at η = ±{small['size'].iloc[0]:.3g}: change {small['loss_change'].max():.3g} vs ½λη² = "
+        f"{small['predicted'].iloc[0]:.3g} (largest relative error {error:.1%}); at η = "
+        f"±{larger['size'].iloc[0]:.3g}: "
+        f"{larger['loss_change'].min():.3g} … {larger['loss_change'].max():.3g} vs "
+        f"{larger['predicted'].iloc[0]:.3g}"
+    )
+    return ClaimResult(measured, bool((small["loss_change"] < 0).all() and error <= TAYLOR_TOLERANCE), detail)
+
+
+@register_claim(
+    "saddle_escape",
+    "saddle_noise_escapes",
+    lecture="Gradient descent started exactly at a saddle point stays there (the gradient is zero); with a "
+    "little noise it leaves along the negative-curvature direction.",
+)
+def noise_escapes(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Whether and when exact and noisy GD from the saddle got below its loss by the run's drop."""
+    saddle = toy_rows(curves, "saddle")
+    detail = (
+        "Reproduced if noisy GD's loss falls below the saddle's by the relative drop set in the run "
+        "and exact GD's "
+        "does not, within the same number of updates."
+    )
+    if saddle.empty:
+        return ClaimResult("no saddle analysed: make sweep EXP=saddle_escape", None, detail)
+    point = saddle.iloc[0]
+
+    def when(variant: str) -> str:
+        step = point.get(f"{variant}_escape_step")  # an all-empty column is dropped from the table
+        return "did not leave" if pd.isna(step) else f"left at update {int(step):,}"
+
+    measured = (
+        f"saddle at loss {point['loss']:.4g} (|∇L| {point['grad_norm']:.1e}, λ_min "
+        f"{point['min_eigenvalue']:.3g}); "
+        f"over {int(point['steps']):,} updates exact GD {when('exact')} (final loss "
+        f"{point['exact_final_loss']:.4g}), "
+        f"noisy GD {when('noisy')} (final loss {point['noisy_final_loss']:.4g})"
+    )
+    ok = pd.isna(point.get("exact_escape_step")) and not pd.isna(point.get("noisy_escape_step"))
+    return ClaimResult(measured, bool(ok), detail)
+
+
+def _final_train_loss(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over ok seeds of the final training loss (training set in eval mode), per network."""
+    grouped = ok_runs(runs).groupby(["model.depth", "model.residual"])["train_eval_loss"]
+    return grouped.agg(["mean", "std", "count"]).fillna({"std": 0.0})
+
+
+def _network(table: pd.DataFrame, depth: int, residual: bool) -> pd.Series | None:
+    key = (depth, residual)
+    return table.loc[key] if key in table.index else None
+
+
+DEPTH_DETAIL = (
+    "Final training loss: the whole training subset evaluated after training (train_eval_loss), mean ± std "
+    "over seeds."
+)
+
+
+def _describe(table: pd.DataFrame, depth: int, residual: bool) -> str:
+    row = table.loc[(depth, residual)]
+    return f"{NETWORKS[(depth, residual)][0]} {row['mean']:.3g} ± {row['std']:.2g}"
+
+
+@register_claim(
+    "depth",
+    "depth_plain_deeper_trains_worse",
+    lecture="A 56-layer plain network ends with a higher training loss than a 20-layer one, although it can "
+    "represent everything the shallower one can: an optimisation issue, not model bias.",
+)
+def plain_deeper_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Final training loss of plain-56 against plain-20."""
+    table = _final_train_loss(runs)
+    detail = DEPTH_DETAIL + " Reproduced if plain-56's mean exceeds plain-20's by more than the larger std."
+    if _network(table, 20, False) is None or _network(table, 56, False) is None:
+        return ClaimResult("needs plain networks of depth 20 and 56: make sweep EXP=depth", None, detail)
+    shallow, deep = table.loc[(20, False)], table.loc[(56, False)]
+    ok = deep["mean"] - shallow["mean"] > max(shallow["std"], deep["std"])
+    return ClaimResult(f"{_describe(table, 20, False)}; {_describe(table, 56, False)}", bool(ok), detail)
+
+
+@register_claim(
+    "depth",
+    "depth_residual_deeper_trains_as_well",
+    lecture="With residual connections the 56-layer network trains at least as well as the 20-layer one.",
+)
+def residual_deeper_as_well(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Final training loss of ResNet-56 against ResNet-20 (and against plain-56)."""
+    table = _final_train_loss(runs)
+    detail = (
+        DEPTH_DETAIL
+        + " Reproduced if ResNet-56's mean is at most ResNet-20's plus the larger std, and below "
+        "plain-56's."
+    )
+    needed = [(20, True), (56, True), (56, False)]
+    if any(_network(table, *key) is None for key in needed):
+        return ClaimResult("needs ResNet-20, ResNet-56 and plain-56: make sweep EXP=depth", None, detail)
+    shallow, deep, plain = (table.loc[key] for key in needed)
+    ok = deep["mean"] <= shallow["mean"] + max(shallow["std"], deep["std"]) and deep["mean"] < plain["mean"]
+    measured = "; ".join(_describe(table, *key) for key in needed)
+    return ClaimResult(measured, bool(ok), detail)
