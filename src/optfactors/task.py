@@ -13,8 +13,6 @@ from torch.optim.lr_scheduler import LRScheduler
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 ScheduleFactory = Callable[..., LRScheduler]
 
-#: Splits with epoch-level loss and accuracy; train_eval is the training set evaluated after training.
-SPLITS = ("train", "val", "test", "train_eval")
 BN_EVAL_MODES = ("running", "batch")
 
 
