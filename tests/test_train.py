@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -10,9 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from optfactors.record import read_record, record_path, run_key
-from optfactors.train import train
+from optfactors.train import _build_task, train
 
 QUICK = ("data.subset=2000", "data.val_size=1000", "data.batch_size=16", "trainer.max_epochs=1")
 
@@ -155,3 +157,24 @@ def test_gpu_switches_give_the_same_results_on_the_cpu(make_cfg):
         assert layouts[name] == pytest.approx(base[name], rel=1e-3), name
         assert compiled[name] == pytest.approx(base[name], rel=1e-3), name
         assert bf16[name] == pytest.approx(base[name], rel=5e-2), name
+
+
+def test_an_epoch_cut_by_max_steps_still_records_its_training_metrics(make_cfg):
+    """max_steps ends the epoch after 6 of its 8 batches (2 accumulated per update): the epoch's row holds
+    the means over exactly those 384 samples, logged once."""
+    sizes = ("data.subset=512", "data.batch_size=64", "trainer.max_steps=3")
+    record = train(make_cfg(*QUICK, *sizes, "+trainer.accumulate_grad_batches=2"))
+    assert record["status"] == "ok" and record["updates"] == 3
+    (row,) = record["curve"]
+    assert row["updates"] == 3 and math.isfinite(row["train_loss"])
+    assert row["train_acc"] * 384 == pytest.approx(round(row["train_acc"] * 384), abs=1e-3)
+
+
+def test_the_gpu_switches_take_effect(make_cfg):
+    cfg = make_cfg("data=cifar10", "model=resnet_cifar", "model.depth=8", "model.width=4")
+    assert _build_task(cfg).model._compiled_call_impl is None
+    compiled = _build_task(make_cfg("data=cifar10", "model=resnet_cifar", "+compile=true"))
+    assert compiled.model._compiled_call_impl is not None
+    task = _build_task(make_cfg("data=cifar10", "model=resnet_cifar", "+channels_last=true"))
+    conv = next(m for m in task.model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) and conv.weight.stride()[1] == 1

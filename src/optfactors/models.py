@@ -222,7 +222,8 @@ def resnet_cifar(
 ) -> nn.Module:
     """He et al. (2016, Section 4.2) CIFAR network of ``depth`` = 6n + 2 layers: conv3x3 ``width`` -> 3
     stages of n `BasicBlock` (widths ``width``, 2 ``width``, 4 ``width``; the last two start with stride 2)
-    -> global average pool -> Linear. ``residual=False`` is the paper's plain counterpart."""
+    -> global average pool -> Linear. ``residual=False`` is the paper's plain counterpart. Weights keep
+    PyTorch's default initialisation (He et al. used He-normal)."""
     shape = _check_shape(input_shape, num_classes, image=True)
     depth, width = int(depth), int(width)
     if depth < 8 or (depth - 2) % 6 or width < 1:

@@ -92,22 +92,19 @@ class Classifier(pl.LightningModule):
         return loss
 
     def _log_epoch(self, split: str) -> None:
-        """Log ``split``'s epoch means from the sums of every process (one reduction), then forget them."""
-        if split not in self._sums:
-            return
-        sums = self.trainer.strategy.reduce(self._sums.pop(split), reduce_op="sum")
+        """Log ``split``'s epoch means from the sums of every process, then forget them. Every process takes
+        part in the one reduction even with nothing to add (a process can get no evaluation batch)."""
+        size = 2 if split == "grad_norm" else 3
+        local = self._sums.pop(split, torch.zeros(size, device=self.device))
+        sums = self.trainer.strategy.reduce(local, reduce_op="sum")
         if split == "grad_norm":
-            values = {"train/grad_norm": sums[0] / sums[1]}
+            values = {"train/grad_norm": sums[0] / sums[1]} if sums[1] > 0 else {}
         else:
-            values = {f"{split}/loss": sums[0] / sums[2], f"{split}/acc": sums[1] / sums[2]}
+            values = (
+                {f"{split}/loss": sums[0] / sums[2], f"{split}/acc": sums[1] / sums[2]} if sums[2] > 0 else {}
+            )
         for name, value in values.items():
             self.log(name, value, on_step=False, on_epoch=True, batch_size=1, add_dataloader_idx=False)
-
-    def _last_update_of_epoch(self) -> bool:
-        # Lightning runs the callbacks' on_train_epoch_end (EpochHistory) before the module's, so the
-        # training metrics are logged from the epoch's last update, where they are reduced in time.
-        max_steps = self.trainer.max_steps
-        return self.trainer.is_last_batch or (max_steps != -1 and self.trainer.global_step + 1 >= max_steps)
 
     def _should_log_step(self) -> bool:
         # The Trainer's own throttle (log_every_n_steps), as Lightning's LearningRateMonitor uses it.
@@ -115,8 +112,6 @@ class Classifier(pl.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._loss_and_accumulate(batch, "train")
-        if self._last_update_of_epoch():
-            self._log_epoch("train")
         if self._should_log_step():
             self.log("step/loss", loss.detach(), on_step=True, on_epoch=False, sync_dist=True)
             self.log(
@@ -132,7 +127,14 @@ class Classifier(pl.LightningModule):
             self.log("step/grad_norm", norm, on_step=True, on_epoch=False)
         if self.track_grad_norm:  # every update, before any clipping, averaged over the epoch
             self._accumulate("grad_norm", [norm, 1])
-            if self._last_update_of_epoch():
+
+    def on_train_batch_end(self, outputs: object, batch: object, batch_idx: int) -> None:
+        # Lightning runs the callbacks' on_train_epoch_end (EpochHistory) before the module's, so the
+        # training metrics are logged after the epoch's last batch, whatever ends the epoch (its last batch,
+        # max_steps, a stop request), where they are reduced in time.
+        if self.trainer.fit_loop.epoch_loop.done:
+            self._log_epoch("train")
+            if self.track_grad_norm:
                 self._log_epoch("grad_norm")
 
     def _eval_mode(self) -> None:

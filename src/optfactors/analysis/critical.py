@@ -58,7 +58,8 @@ def find_critical_point(
     Levenberg-Marquardt on the residual ∇L, whose Jacobian is the Hessian H: the step is
     -(H² + μI)⁻¹ H ∇L, at most ``max_step`` long, accepted when it lowers ‖∇L‖; μ (starting at
     ``damping`` · max λ²) shrinks after an accepted step and grows until a step is accepted. H is
-    recomputed every ``refresh`` accepted steps and whenever a step with an older H fails. Unlike descent on
+    recomputed every ``refresh`` accepted steps and whenever a step with an older H fails; ``iterations``
+    counts passes of the loop (an accepted step, or a refresh of a stale H). Unlike descent on
     the loss it is drawn to critical points of every kind, saddles included. It stops early, not converged,
     where no step lowers ‖∇L‖ (a minimum of the gradient norm that is not a critical point).
     """
@@ -68,11 +69,14 @@ def find_critical_point(
     while iterations < max_iter and float(g.norm()) > grad_tol:
         if age >= refresh:
             values, vectors = torch.linalg.eigh(hessian(loss_of, theta))
+            if not values.abs().max() > 0:  # a zero Hessian: no step to take
+                break
             mu, age = (mu if mu is not None else damping * float(values.abs().max()) ** 2), 0
         along = vectors.T @ g
         for _ in range(60):
             step = -vectors @ (values * along / (values**2 + mu))
-            step = step * min(1.0, max_step / float(step.norm()))
+            length = float(step.norm())
+            step = step * (max_step / length) if length > max_step else step
             g_candidate = grad_of(theta + step)
             if g_candidate.norm() < g.norm():
                 theta, g, mu, age = theta + step, g_candidate, mu / 3, age + 1
@@ -111,8 +115,9 @@ class Signs:
 def eigenvalue_signs(eigenvalues: Tensor, tolerance: float) -> Signs:
     """Count positive, negative and zero eigenvalues, zero meaning ``|λ| <= tolerance · max |λ|``.
 
-    The tolerance is relative so that it does not depend on the loss's scale; at a point with a small but
-    non-zero gradient, eigenvalues that would vanish at the exact critical point are of that small size.
+    The tolerance is relative so that it does not depend on the loss's scale. At a point with a small but
+    non-zero gradient, eigenvalues that would vanish at the exact critical point need not be that small:
+    compare the counts at several tolerances.
     """
     cutoff = tolerance * float(eigenvalues.abs().max())
     positive = int((eigenvalues > cutoff).sum())

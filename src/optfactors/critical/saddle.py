@@ -77,7 +77,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         found, point, values, vectors = find_saddle(problem, cfg.seed, params)
         _, loss_of = problem.objective(found)
         lam, u = float(values[0]), vectors[:, 0]
-        lr = params.descent.lr_scale / float(values[-1])
+        lr = params.descent.lr_scale / float(values.abs().max())
         log.info(
             "saddle_escape: init %d, loss %.5g, |grad| %.1e, λ_min %.3g",
             found,

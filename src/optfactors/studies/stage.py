@@ -131,6 +131,8 @@ def closing(
         try:
             if record["status"] == "ok":
                 log_record(loggers, record, output, line_plots, derived)
+        except Exception:  # the record is written: a logging or drawing failure must not fail the run
+            log.warning("could not log run %s to its loggers", record["run_key"], exc_info=True)
         finally:
             close_wandb(loggers, {k: record[k] for k in ("status", "run_key", "error")}, 0)
 
