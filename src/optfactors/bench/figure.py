@@ -12,7 +12,8 @@ from optfactors.figures.style import use_style
 
 
 def bench_figure(table: pd.DataFrame) -> Figure:
-    """One horizontal bar per targeted measurement (ratio; bound as a tick), green if met, red if not."""
+    """One row per targeted measurement: its ratio (dot, green if met, red if not), joined to the target's
+    bound (black tick)."""
     rows = table[table["target"].notna()].reset_index(drop=True)
     fig = Figure(layout="constrained", figsize=(8, 0.45 * len(rows) + 1.4))
     ax = fig.subplots()
@@ -20,17 +21,22 @@ def bench_figure(table: pd.DataFrame) -> Figure:
         f"{name}" + (f", batch {int(batch):,}" if pd.notna(batch) else "")
         for name, batch in zip(rows["name"], rows["batch_size"], strict=True)
     ]
-    colors = ["#009E73" if met else "#D55E00" for met in rows["met"].astype(bool)]
-    positions = range(len(rows))[::-1]
-    ax.barh(list(positions), rows["ratio"], color=colors)
-    for y, target in zip(positions, rows["target"], strict=True):
-        op, bound = target.split()
-        ax.plot([float(bound)] * 2, [y - 0.4, y + 0.4], color="black", lw=2)
+    positions = list(range(len(rows)))[::-1]
+    for y, ratio, target, met in zip(positions, rows["ratio"], rows["target"], rows["met"], strict=True):
+        bound = float(target.split()[1])
+        color = "#009E73" if bool(met) else "#D55E00"
+        ax.plot([bound, ratio], [y, y], color=color, lw=1.5)
+        ax.plot(ratio, y, "o", color=color, ms=7)
+        ax.plot([bound] * 2, [y - 0.3, y + 0.3], color="black", lw=2)
         ax.annotate(
-            target, (float(bound), y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7
+            f"{ratio:.2f} (target {target})",
+            (ratio, y),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=7,
         )
-    ax.set_yticks(list(positions), labels, fontsize=7)
-    ax.set_xscale("log")
+    ax.set_yticks(positions, labels, fontsize=7)
+    ax.set_xlim(0, 1.15 * max(rows["ratio"].max(), 3.3))
     ax.set_xlabel("ratio (black tick: target bound; green met, red missed)")
     fig.suptitle("make bench: measured ratios against their targets")
     return fig
