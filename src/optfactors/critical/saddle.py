@@ -29,9 +29,8 @@ from optfactors.analysis.critical import (
 )
 from optfactors.critical.problems import Problem
 from optfactors.critical.stage import init_seed, require_problem
-from optfactors.loggers import build_loggers
 from optfactors.record import resolved_config
-from optfactors.studies.stage import Analysis, closing, run_analysis
+from optfactors.studies.stage import Analysis, closing, run_analysis, stage_loggers
 from optfactors.toy.trajectory import thin
 
 log = logging.getLogger("optfactors")
@@ -64,16 +63,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     def analyse(key: str, analysis: Analysis) -> None:
         problem = instantiate(cfg.problem)
-        loggers.extend(
-            build_loggers(
-                config["logger"],
-                cfg.paths.output,
-                name=key,
-                group=cfg.experiment_name,
-                tags=[cfg.profile.name, problem.name],
-                config=config,
-            )
-        )
+        loggers.extend(stage_loggers(cfg, config, key, problem.name))
         found, point, values, vectors = find_saddle(problem, cfg.seed, params)
         _, loss_of = problem.objective(found)
         lam, u = float(values[0]), vectors[:, 0]

@@ -26,9 +26,8 @@ from omegaconf import DictConfig
 from optfactors.analysis.critical import eigenvalue_signs, find_critical_point, hessian, train
 from optfactors.config import ConfigError
 from optfactors.critical.problems import Problem
-from optfactors.loggers import build_loggers
 from optfactors.record import resolved_config
-from optfactors.studies.stage import Analysis, closing, run_analysis
+from optfactors.studies.stage import Analysis, closing, run_analysis, stage_loggers
 
 log = logging.getLogger("optfactors")
 
@@ -123,16 +122,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     def analyse(key: str, analysis: Analysis) -> None:
         problem = instantiate(cfg.problem)
-        loggers.extend(
-            build_loggers(
-                config["logger"],
-                cfg.paths.output,
-                name=key,
-                group=cfg.experiment_name,
-                tags=[cfg.profile.name, problem.name],
-                config=config,
-            )
-        )
+        loggers.extend(stage_loggers(cfg, config, key, problem.name))
         start = time.perf_counter()
         for init in range(params.inits):
             rows = point_rows(problem, init_seed(cfg.seed, init), params, init < params.spectra)

@@ -30,11 +30,10 @@ from torch import Tensor, nn
 from optfactors.analysis import hessian, landscape, sharpness
 from optfactors.config import ConfigError
 from optfactors.data import BatchLoader, balanced_indices, load_arrays, split_indices, to_image_tensor
-from optfactors.loggers import build_loggers
 from optfactors.record import resolved_config
 from optfactors.runtime import group_choices
 from optfactors.studies.solutions import Solution, solution, source_key
-from optfactors.studies.stage import Analysis, closing, run_analysis
+from optfactors.studies.stage import Analysis, closing, run_analysis, stage_loggers
 
 log = logging.getLogger("optfactors")
 
@@ -325,16 +324,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         train = analysis_batches(first.data, "train", samples.train, samples.batch_size, samples.seed, device)
         test = analysis_batches(first.data, "test", samples.test, samples.batch_size, samples.seed, device)
         models = {regime: s.model.to(device) for regime, s in found.items()}
-        loggers.extend(
-            build_loggers(
-                config["logger"],
-                cfg.paths.output,
-                name=key,
-                group=cfg.experiment_name,
-                tags=[cfg.profile.name, cfg.data.name],
-                config=config,
-            )
-        )
+        loggers.extend(stage_loggers(cfg, config, key, cfg.data.name))
         analysis.rows, analysis.fields["step_time_s"] = measure(
             models, instantiate(first.loss), train, test, params, cfg.seed
         )

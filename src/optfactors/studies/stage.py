@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 from optfactors.config import validate
 from optfactors.figures import FIGURES, FORMATS
 from optfactors.figures.style import use_style
-from optfactors.loggers import close_wandb, log_to_wandb
+from optfactors.loggers import build_loggers, close_wandb, log_to_wandb
 from optfactors.record import (
     finished_record,
     provenance,
@@ -87,6 +87,19 @@ def run_analysis(
             after(record)
     log.info("run %s: %s -> %s", key, status, path)
     return record
+
+
+def stage_loggers(cfg: DictConfig, config: dict[str, Any], key: str, tag: str) -> list:
+    """The loggers of an analysis run, as `train` builds them: CSV in the run's output folder, plus a W&B run
+    named after the run key in the experiment's group, tagged with the profile and ``tag``."""
+    return build_loggers(
+        config["logger"],
+        cfg.paths.output,
+        name=key,
+        group=cfg.experiment_name,
+        tags=[cfg.profile.name, tag],
+        config=config,
+    )
 
 
 Tables = dict[str, pd.DataFrame]
