@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from optfactors.record import resolved_config
-from optfactors.studies.stage import Analysis, run_analysis
+from optfactors.studies.stage import Analysis, closing, run_analysis, stage_loggers
 from optfactors.toy.surfaces import Surface
 from optfactors.toy.trajectory import thin, trajectory, weighted_averages
 
@@ -111,11 +112,16 @@ def ewa_rows(params: DictConfig) -> Rows:
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Every demonstration of ``cfg.toy`` -> one record (`run_analysis`: resume, failure capture)."""
+    """Every demonstration of ``cfg.toy`` -> one record (`run_analysis`: resume, failure capture), logged like
+    the other analysis stages (CSV, W&B with the toy figures)."""
+    config = resolved_config(cfg)
+    loggers: list = []
 
     def analyse(key: str, analysis: Analysis) -> None:
+        loggers.extend(stage_loggers(cfg, config, key, "toy"))
         for name, demo in cfg.toy.demos.items():
             analysis.rows += demo_rows(name, demo, cfg.toy)
         analysis.rows += ewa_rows(cfg.toy.ewa)
 
-    return run_analysis(cfg, resolved_config(cfg), analyse, torch.device("cpu"))
+    after = closing(loggers, Path(cfg.paths.output), {})
+    return run_analysis(cfg, config, analyse, torch.device("cpu"), after)
