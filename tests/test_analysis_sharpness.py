@@ -73,3 +73,38 @@ def test_rejects_bad_arguments(parameter_vector) -> None:
         epsilon_sharpness(model, separable_quadratic, ONE_BATCH, epsilon=0)
     with pytest.raises(ValueError, match="subspace_dim"):
         epsilon_sharpness(model, separable_quadratic, ONE_BATCH, subspace_dim=THETA.numel() + 1)
+
+
+def test_adaptive_sharpness_of_a_separable_quadratic(parameter_vector) -> None:
+    # Adaptive box |y_i| <= eps |x_i| (no + 1): the maximum is the corner x_i (1 + eps sign(x_i) sign(x_i)).
+    epsilon = 5e-2
+    corner = THETA * (1 + epsilon)
+    expected = _phi(separable_quadratic(corner, corner).item())
+    model = parameter_vector(THETA)
+    phi = epsilon_sharpness(model, separable_quadratic, ONE_BATCH, epsilon=epsilon, adaptive=True)
+    assert phi == pytest.approx(expected)
+
+
+def _two_layer_net(alpha: float) -> nn.Module:
+    """A bias-free ReLU net whose first layer is scaled by alpha and second by 1/alpha: the same function
+    for every alpha > 0 (Dinh et al. 2017's reparametrisation)."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(4, 6, bias=False), nn.ReLU(), nn.Linear(6, 3, bias=False)).double()
+    with torch.no_grad():
+        model[0].weight.mul_(alpha)
+        model[2].weight.div_(alpha)
+    return model
+
+
+def test_adaptive_sharpness_is_invariant_to_layer_rescaling_and_keskars_is_not() -> None:
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(32, 4, generator=generator, dtype=torch.float64)
+    batches = [(x, torch.randint(0, 3, (32,), generator=generator))]
+    loss_fn = nn.functional.cross_entropy
+    same, scaled = _two_layer_net(1.0), _two_layer_net(8.0)
+    assert torch.allclose(same(x), scaled(x))
+    adaptive = [epsilon_sharpness(m, loss_fn, batches, epsilon=1e-2, adaptive=True) for m in (same, scaled)]
+    keskar = [epsilon_sharpness(m, loss_fn, batches, epsilon=1e-2) for m in (same, scaled)]
+    assert adaptive[0] > 0
+    assert adaptive[1] == pytest.approx(adaptive[0], rel=1e-6)
+    assert abs(keskar[1] - keskar[0]) > 0.1 * keskar[0]

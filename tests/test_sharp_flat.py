@@ -87,6 +87,11 @@ def test_a_miniature_sweep_trains_reuses_and_reports(cli, tmp_path):
             "plane",
         }
         assert record["metrics"]["lb_sharpness_full_0.001"] > 0
+        assert record["metrics"]["lb_sharpness_adaptive_0.001"] > 0
+        for regime, source in record["sources"].items():  # generalization of the same models, whole sets
+            metrics = sources[source["run_key"]]["metrics"]
+            assert record["metrics"][f"{regime}_source_test_acc"] == metrics["test_acc"]
+            assert record["metrics"][f"{regime}_source_train_eval_acc"] == metrics["train_eval_acc"]
 
     # Analysed again from scratch: the kept checkpoints are reused and every number is the same.
     again = cli(*_args(tmp_path, "seed=0", "resume=false"), timeout=600)
@@ -105,10 +110,21 @@ def test_a_miniature_sweep_trains_reuses_and_reports(cli, tmp_path):
     assert list(sharpness["ε"]) == [0.001, 0.0005] and set(sharpness["seeds"]) == {2}
     assert sharpness.loc[0, "paper full space LB"] == "205.14 ± 69.52"
     assert (results / EXPERIMENT / "hessian.csv").read_text().count("\n") == 1 + 2
-    assert {name for name, (exp, _) in TABLES.items() if exp == EXPERIMENT} == {"sharpness", "hessian"}
+    assert "adaptive SB" in sharpness.columns and "adaptive LB/SB" in sharpness.columns
+    assert {name for name, (exp, _) in TABLES.items() if exp == EXPERIMENT} == {
+        "sharpness",
+        "hessian",
+        "sharpness_accuracy",
+    }
+    correlation = pd.read_csv(results / EXPERIMENT / "sharpness_accuracy.csv")
+    assert list(correlation["solutions"]) == [4, 4, 4]  # 2 seeds x SB, LB, for each of the 3 measures
     for claim in CLAIMS.values():
-        if claim.experiment == EXPERIMENT:
-            result = claim.fn(runs, curves)
+        if claim.experiment != EXPERIMENT:
+            continue
+        result = claim.fn(runs, curves)
+        if claim.claim_id == "sharper_solutions_generalize_worse":  # 4 solutions: too few to decide
+            assert result.measured.startswith("F1 (MNIST): rho = ") and result.reproduced is None
+        else:
             assert result.measured.startswith("F1 (MNIST): LB/SB = ") and result.reproduced in (True, False)
 
 

@@ -143,6 +143,12 @@ def validate(config: dict[str, Any]) -> None:
             stop.get("min_delta"),
             "a number >= 0",
         )
+        _require(
+            stop.get("target") is None or _is_number(stop["target"]),
+            "early_stopping.target",
+            stop.get("target"),
+            "null or a number (stop as soon as the monitored metric reaches it)",
+        )
 
     epochs, max_steps = trainer.get("max_epochs"), trainer.get("max_steps", -1)
     _require(

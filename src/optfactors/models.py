@@ -114,37 +114,44 @@ def keskar_f1(input_shape: Sequence[int], num_classes: int, width: int = 512, de
     return nn.Sequential(*layers)
 
 
-def keskar_c1(input_shape: Sequence[int], num_classes: int) -> nn.Module:
+def keskar_c1(
+    input_shape: Sequence[int],
+    num_classes: int,
+    filters: int = 64,
+    dense: Sequence[int] = (384, 192),
+    dropout: float = 0.5,
+) -> nn.Module:
     """Keskar et al. (2017) C1 as in the authors' Keras code (shallow conv net with TF 'same' pooling).
 
-    2 x [Conv 64 5x5 same, BatchNorm2d, ReLU, MaxPool 3x3/2 same] -> Flatten
-    -> [Linear 384, BatchNorm1d, ReLU, Dropout 0.5] -> [Linear 192, BatchNorm1d, ReLU, Dropout 0.5] -> Linear.
+    2 x [Conv ``filters`` 5x5 same, BatchNorm2d, ReLU, MaxPool 3x3/2 same] -> Flatten
+    -> per ``dense`` width [Linear, BatchNorm1d, ReLU, Dropout ``dropout``] -> Linear.
+    The defaults are the paper's (64 filters, dense 384-192, dropout 0.5); narrower or dropout-free
+    variants are for CPU-sized studies.
     """
     shape = _check_shape(input_shape, num_classes, image=True)
+    filters, widths, dropout = int(filters), [int(w) for w in dense], float(dropout)
+    if filters < 1 or any(w < 1 for w in widths) or not 0.0 <= dropout < 1.0:
+        raise ValueError(
+            f"keskar_c1 needs filters, dense >= 1 and 0 <= dropout < 1, got {filters}, {widths}, {dropout}"
+        )
     features: list[nn.Module] = []
     channels = shape[0]
     for _ in range(2):
         features += [
-            nn.Conv2d(channels, 64, kernel_size=5, padding="same"),
-            nn.BatchNorm2d(64),
+            nn.Conv2d(channels, filters, kernel_size=5, padding="same"),
+            nn.BatchNorm2d(filters),
             nn.ReLU(),
             TFSameMaxPool2d(kernel_size=3, stride=2),
         ]
-        channels = 64
-    flat = _flat_size(features, shape, "keskar_c1")
-    return nn.Sequential(
-        *features,
-        nn.Flatten(),
-        nn.Linear(flat, 384),
-        nn.BatchNorm1d(384),
-        nn.ReLU(),
-        nn.Dropout(0.5),
-        nn.Linear(384, 192),
-        nn.BatchNorm1d(192),
-        nn.ReLU(),
-        nn.Dropout(0.5),
-        nn.Linear(192, int(num_classes)),
-    )
+        channels = filters
+    fan_in = _flat_size(features, shape, "keskar_c1")
+    dense_layers: list[nn.Module] = []
+    for width in widths:
+        dense_layers += [nn.Linear(fan_in, width), nn.BatchNorm1d(width), nn.ReLU()]
+        if dropout > 0:
+            dense_layers.append(nn.Dropout(dropout))
+        fan_in = width
+    return nn.Sequential(*features, nn.Flatten(), *dense_layers, nn.Linear(fan_in, int(num_classes)))
 
 
 def keskar_c2(input_shape: Sequence[int], num_classes: int) -> nn.Module:

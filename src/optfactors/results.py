@@ -28,6 +28,7 @@ RUN_FIELDS = (
     "status",
     "error",
     "epochs",
+    "stop_reason",
     "updates",
     "time_per_update_s",
     "wall_time_s",

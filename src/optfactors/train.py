@@ -16,6 +16,7 @@ import lightning.pytorch as pl
 import torch
 from hydra.utils import get_method, instantiate
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from omegaconf import DictConfig
 
 from optfactors.callbacks import Diverged, DivergenceGuard, EpochHistory, RandomState, UpdateTimer
@@ -88,12 +89,30 @@ def _callbacks(
         mode = "max" if stop.monitor.endswith("acc") else "min"
         callbacks.append(
             EarlyStopping(
-                stop.monitor, stop.min_delta, stop.patience, mode=mode, check_on_train_epoch_end=True
+                stop.monitor,
+                stop.min_delta,
+                stop.patience,
+                mode=mode,
+                stopping_threshold=stop.get("target"),
+                check_on_train_epoch_end=True,
             )
         )
     if cfg.trainer.enable_progress_bar:
         callbacks.append(RichProgressBar())
     return callbacks
+
+
+def stop_reason(trainer: pl.Trainer | None) -> str | None:
+    """Why training ended: ``target`` (early stopping's threshold reached), ``plateau`` (its patience ran
+    out), ``cap`` (trainer.max_epochs / max_steps) or None (not finished)."""
+    if trainer is None or trainer.state.status.value != "finished":
+        return None
+    stop = trainer.early_stopping_callback
+    reason = stop.stopping_reason if stop is not None else EarlyStoppingReason.NOT_STOPPED
+    return {
+        EarlyStoppingReason.STOPPING_THRESHOLD: "target",
+        EarlyStoppingReason.PATIENCE_EXHAUSTED: "plateau",
+    }.get(reason, "cap")
 
 
 def _build_task(cfg: DictConfig) -> Classifier:
@@ -181,6 +200,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "diverged_at": diverged_at,
             "metrics": _final_metrics(trainer, history) if trainer else {},
             "epochs": len(history.rows),
+            "stop_reason": stop_reason(trainer),
             "updates": trainer.global_step if trainer else 0,
             "time_per_update_s": timer.median_update_time(TIMING_SKIP_FIRST),
             "time_per_epoch_s": timer.epoch_times,

@@ -35,8 +35,9 @@ def epsilon_sharpness(
     subspace_dim: int | None = None,
     max_iter: int = 10,
     seed: int = 0,
+    adaptive: bool = False,
 ) -> float:
-    """Keskar et al.'s ε-sharpness (ICLR 2017, Metric 2.1), in percent.
+    """Keskar et al.'s ε-sharpness (ICLR 2017, Metric 2.1), in percent, or its adaptive variant.
 
     ``phi = (max_{y in C} f(x + A y) - f(x)) / (1 + f(x)) * 100`` over the box
     ``C = {y : |y_i| <= epsilon (|(A^+ x)_i| + 1)}``, where ``x`` is the flat parameter vector (see
@@ -48,6 +49,12 @@ def epsilon_sharpness(
     i.i.d. standard normal entries, ``torch.randn(n, p, generator=torch.Generator().manual_seed(seed),
     dtype=<the parameters' dtype>)`` moved to their device, and ``A^+ x`` solves the normal equations.
     Eval mode: BatchNorm uses its running statistics; the model is not modified.
+
+    ``adaptive``: the scale-invariant ε-sharpness of Kwon et al. (2021) / Andriushchenko et al. (2023), the
+    box ``|y_i| <= epsilon |(A^+ x)_i|`` (no ``+ 1``). It is searched in the normalised coordinates
+    ``z = y / |A^+ x|`` (box ``|z_i| <= epsilon``), so a reparametrisation that rescales parameters without
+    changing the function (Dinh et al. 2017: one layer times alpha, the next divided by it) poses L-BFGS-B
+    the same problem and gives the same value.
     """
     if epsilon <= 0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
@@ -64,16 +71,20 @@ def epsilon_sharpness(
             raise ValueError(f"subspace_dim must be None or in [1, {x.numel()}], got {subspace_dim}")
         f = functional_loss(model, loss_fn)
 
-        def negative_loss(y: np.ndarray) -> tuple[float, np.ndarray]:
-            step = torch.from_numpy(y).to(x)
+        # The search variable is y, or z = y / |A^+ x| (adaptive): y = scale * variable.
+        scale = coords.abs() if adaptive else torch.ones_like(coords)
+
+        def negative_loss(variable: np.ndarray) -> tuple[float, np.ndarray]:
+            step = scale * torch.from_numpy(variable).to(x)
             theta = x + (step if basis is None else basis @ step)
             value = mean_over_batches(
                 lambda inputs, targets: _loss_and_grad(f, theta, inputs, targets), batches
             )
-            gradient = value[1:] if basis is None else basis.T @ value[1:]
+            gradient = scale * (value[1:] if basis is None else basis.T @ value[1:])
             return -value[0].item(), -gradient.detach().double().cpu().numpy()
 
-        bound = epsilon * (coords.abs().double().cpu().numpy() + 1)
+        box = np.full(coords.numel(), 1.0) if adaptive else coords.abs().double().cpu().numpy() + 1
+        bound = epsilon * box
         start = np.zeros_like(bound)
         loss = -negative_loss(start)[0]
         result = minimize(

@@ -7,7 +7,14 @@ import numpy as np
 import pandas as pd
 
 from optfactors.claims import ClaimResult, register_claim
-from optfactors.figures.sharp_flat import analysis_rows, network_label, networks
+from optfactors.figures.sharp_flat import (
+    MEASURES,
+    analysis_rows,
+    network_label,
+    networks,
+    rank_correlation,
+    sharpness_and_accuracy,
+)
 
 EXPERIMENT = "sharp_flat"
 
@@ -65,6 +72,67 @@ def lb_sharper_epsilon(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
         "same seed for every seed of every network; the ratio is of the means over seeds."
     )
     return _result(parts, verdicts, detail)
+
+
+@register_claim(
+    EXPERIMENT,
+    "lb_sharper_adaptive_epsilon",
+    lecture="The LB solutions stay sharper under the adaptive (scale-invariant) ε-sharpness (Kwon et al. "
+    "2021; Andriushchenko et al. 2023), which a reparametrisation that rescales weights without changing "
+    "the function cannot move (Dinh et al. 2017 show plain sharpness can be).",
+)
+def lb_sharper_adaptive_epsilon(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """LB vs SB adaptive ε-sharpness, the largest ε analysed, per network and seed."""
+    frame = analysis_rows(runs, curves, "sharpness")
+    if frame.empty or not (frame["space"] == "adaptive").any():
+        return _result([], [], "")
+    frame = frame[frame["space"] == "adaptive"]
+    frame = frame[frame["epsilon"] == frame["epsilon"].max()]
+    parts, verdicts = _lb_above_sb(frame, "sharpness", " %")
+    detail = (
+        f"Adaptive ε-sharpness: Keskar's Metric 2.1 over the box |δ_i| <= ε |θ_i| (ε = "
+        f"{frame['epsilon'].max():g}, full space, L-BFGS-B in the normalised coordinates δ/|θ|). Reproduced "
+        "if the LB solution is sharper than the SB solution of the same seed for every seed of every network."
+    )
+    return _result(parts, verdicts, detail)
+
+
+#: Solutions (seeds x regimes) a network needs before its rank correlation decides anything.
+MIN_SOLUTIONS = 8
+#: Significance level of the rank correlation.
+ALPHA = 0.05
+
+
+@register_claim(
+    EXPERIMENT,
+    "sharper_solutions_generalize_worse",
+    lecture="Sharp minima generalize worse (Keskar et al., Section 3, the figure beside Table 2): across the "
+    "trained models, the sharper the solution, the lower its test accuracy.",
+)
+def sharper_solutions_generalize_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Spearman's rho between ε-sharpness and test accuracy over every SB and LB solution, per network."""
+    frame = sharpness_and_accuracy(runs)
+    detail = (
+        "Per network, over every analysed SB and LB solution (seed x regime): Spearman's rank correlation "
+        "between Keskar's ε-sharpness (full space, largest ε) and the solution's test accuracy (its source "
+        f"run, whole test set). Reproduced if rho < 0 with p < {ALPHA:g} for every network, each with at "
+        f"least {MIN_SOLUTIONS} solutions (else undecided). The adaptive ε-sharpness and the top Hessian "
+        "eigenvalue are given beside it, not part of the verdict."
+    )
+    if frame.empty:
+        return ClaimResult("no analysed solution with its test accuracy", None, detail)
+    parts, verdicts = [], []
+    for model in networks(frame):
+        part = frame[frame["model"] == model]
+        stats = {measure: rank_correlation(part, measure) for measure in MEASURES}
+        rho, p, n = stats["sharpness_full"]
+        others = ", ".join(
+            f"{MEASURES[m]} {r:+.2f} (p = {q:.2g})" for m, (r, q, _) in stats.items() if m != "sharpness_full"
+        )
+        parts.append(f"{network_label(part, model)}: rho = {rho:+.2f}, p = {p:.2g}, n = {n} ({others})")
+        verdicts.append(None if n < MIN_SOLUTIONS or np.isnan(rho) else bool(rho < 0 and p < ALPHA))
+    verdict = False if any(v is False for v in verdicts) else (None if None in verdicts else True)
+    return ClaimResult("; ".join(parts), verdict, detail)
 
 
 @register_claim(

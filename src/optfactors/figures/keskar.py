@@ -39,13 +39,123 @@ def sb_lb_summary(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def is_capped(runs: pd.DataFrame) -> pd.Series:
+    """Per run: did training stop at the epoch cap (not at the loss target or a plateau)? Records from
+    before ``stop_reason`` existed count as capped when they used every epoch allowed."""
+    at_cap = runs["epochs"] >= runs["trainer.max_epochs"]
+    if "stop_reason" not in runs:
+        return at_cap
+    return runs["stop_reason"].eq("cap") | (runs["stop_reason"].isna() & at_cap)
+
+
+def capped_runs(runs: pd.DataFrame) -> pd.Series:
+    """How many ok runs of each (dataset, model, regime) stopped at the epoch cap."""
+    ok = ok_runs(runs)
+    return is_capped(ok).groupby([ok["dataset"], ok["model"], ok["regime"]]).sum()
+
+
+def network_variant(row: pd.Series) -> str:
+    """The network with the widths that tell its variants apart: "F1 512x5", "C1 16 filters, dense [128,
+    64], dropout 0", "MLP [512, 512]"."""
+    name = display_name(row["model"])
+    if row["model"] == "keskar_f1":
+        return f"{name} {int(row['model.width'])}x{int(row['model.depth'])}"
+    if row["model"] == "keskar_c1" and "model.filters" in row and pd.notna(row["model.filters"]):
+        filters, dense, dropout = int(row["model.filters"]), row["model.dense"], row["model.dropout"]
+        return f"{name} {filters} filters, dense {dense}, dropout {dropout:g}"
+    if row["model"] == "mlp":
+        return f"{name} {row['model.hidden']}"
+    return name
+
+
+#: The config-group choice naming a search candidate (conf/candidate/), when the runs came through Hydra.
+CANDIDATE = "choice.candidate"
+
+
+def setting_columns(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per run, what defines its gap-search setting: dataset, training-set size, network variant,
+    optimizer, learning rate, loss target, and the SB and LB batch sizes of its dataset's sizes."""
+
+    def sizes(row: pd.Series, regime: str) -> int:
+        return int(row[f"sizes.{row['dataset']}.{regime}"])
+
+    return pd.DataFrame(
+        {
+            "data": runs["dataset"].map(display_name),
+            "train samples": runs["train_samples"].astype(int),
+            "network": runs.apply(network_variant, axis=1),
+            "optimizer": runs["optimizer"],
+            "lr": runs["optimizer.lr"],
+            "SB": runs.apply(sizes, axis=1, regime="sb"),
+            "LB": runs.apply(sizes, axis=1, regime="lb"),
+            "loss target": runs.get("early_stopping.target", pd.Series(np.nan, index=runs.index)),
+        },
+        index=runs.index,
+    )
+
+
+@register_table("search", "keskar_gap_search")
+def search(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """Every setting the generalization-gap search tried (conf/candidate/ and LB sizes swept over one), in
+    the order first run: SB and LB each trained until the training loss reached the target or stopped
+    improving, on the search seeds; mean train and test accuracy, the gap SB - LB ± its seed standard
+    deviation, epochs, how many runs stopped at the epoch cap, and the wall time of the row's runs. Settings
+    that differ only in LB share their SB runs (an SB run does not use the LB size); a setting left before
+    its LB runs shows 0 seeds. The chosen settings are confirmed on other seeds in keskar_gap."""
+    ok = ok_runs(runs)
+    if ok.empty:
+        return pd.DataFrame()
+    frame = ok.assign(capped=is_capped(ok))
+    setting = setting_columns(ok)
+    keys = list(setting.columns)
+    full = setting.apply(tuple, axis=1)
+    without_lb = setting.drop(columns="LB").apply(tuple, axis=1)
+    rows = []
+    for values in dict.fromkeys(full):
+        lb = frame[(full == values) & (frame["regime"] == "lb")]
+        sb = frame[
+            (without_lb == values[: keys.index("LB")] + values[keys.index("LB") + 1 :])
+            & (frame["regime"] == "sb")
+        ]
+        if lb.empty and (full[sb.index] != values).all():
+            continue  # an SB-only setting is listed once, under its own LB size
+        by = {"sb": sb, "lb": lb}
+        train = {r: 100 * f["train_eval_acc"].mean() for r, f in by.items()}
+        test = {r: 100 * f["test_acc"].mean() for r, f in by.items()}
+        gap = test["sb"] - test["lb"]
+        gap_std = sum(_std(100 * f["test_acc"].std()) ** 2 for f in by.values()) ** 0.5
+        both = pd.concat([sb, lb])
+        rows.append(
+            {
+                "candidate": both[CANDIDATE].iloc[0] if CANDIDATE in both else "",
+                **dict(zip(keys, values, strict=True)),
+                "epochs SB": round(sb["epochs"].mean(), 1),
+                "epochs LB": round(lb["epochs"].mean(), 1),
+                "capped runs": int(both["capped"].sum()),
+                "train SB (%)": round(train["sb"], 2),
+                "train LB (%)": round(train["lb"], 2),
+                "test SB (%)": round(test["sb"], 2),
+                "test LB (%)": round(test["lb"], 2),
+                "gap (points)": round(gap, 2),
+                "gap std": round(gap_std, 2),
+                "gap > 2 std": bool(gap > 2 * gap_std),
+                "seeds": int(min(len(sb), len(lb))),
+                "wall time (min)": round(both["wall_time_s"].sum() / 60, 1),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 @register_table("table2", "keskar_gap")
 def table2(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """Keskar's Table 2 layout: measured train and test accuracy (mean ± std over seeds) beside the paper's,
-    with the training-set size, batch size and epoch cap used. The paper: whole training sets, SB 256, LB
-    10 %, until the training loss stops improving; the quick profile shrinks the data, the seeds and SB (LB
-    stays 10 %); BatchNorm is evaluated with batch statistics (bn_eval=batch, as the authors' code)."""
+    with the training-set size, batch size, epochs, epoch cap and how many runs stopped at it. The paper:
+    whole training sets, SB 256, LB 10 %, until the training loss stops improving; the quick profile uses
+    the settings its search chose (keskar_gap_search): all of MNIST with F1, 10,000 CIFAR-10 images with a
+    narrow C1, SB 64, LB 10 %, until the training loss reaches 0.01 or stops improving; BatchNorm is
+    evaluated with batch statistics (bn_eval=batch, as the authors' code)."""
     rows = []
+    capped = capped_runs(runs)
     for r in sb_lb_summary(runs).itertuples(index=False):
         paper_train, paper_test = PAPER.get((r.model, r.regime), (np.nan, np.nan))
         rows.append(
@@ -60,6 +170,7 @@ def table2(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
                 "paper test (%)": paper_test,
                 "epochs (mean)": round(r.epochs, 1),
                 "epoch cap": int(r.max_epochs),
+                "runs at the cap": int(capped.get((r.data, r.model, r.regime), 0)),
                 "seeds": int(r.seeds),
             }
         )
@@ -112,7 +223,8 @@ def keskar_gap(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     fig.legend(handles, labels, loc="outside right upper")
     fig.suptitle("Keskar et al. Table 2: small (SB) vs large (LB) batch, train and test accuracy")
     fig.supxlabel(
-        "Adam, same learning rate, until the training loss stops improving; mean ± std over seeds.\n"
+        "Adam, same learning rate, until the training loss reaches its target or stops improving; "
+        "mean ± std over seeds.\n"
         "Black ticks: the paper's values (full data sets; the quick profile trains on subsets, see the "
         "table).",
         x=0.0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy.stats import spearmanr
 
 from optfactors.analysis.hessian import smoothed_density
 from optfactors.figures import register_figure, register_table
@@ -24,6 +25,47 @@ PAPER = {
     ("keskar_f1", 1e-3, "full"): (1.23, 0.83, 205.14, 69.52),
     ("keskar_c1", 1e-3, "full"): (28.58, 3.13, 707.23, 43.04),
 }
+
+
+SPACE_LABELS = {"full": "full space", "adaptive": "adaptive"}
+#: The sharpness measures set against test accuracy: runs.csv metric suffix -> label.
+MEASURES = {
+    "sharpness_full": "ε-sharpness (%)",
+    "sharpness_adaptive": "adaptive ε-sharpness (%)",
+    "top_eigenvalue": "top Hessian eigenvalue",
+}
+
+
+def _largest_epsilon_column(columns: pd.Index, name: str) -> str:
+    """``name`` itself, or of the columns ``name_<ε>`` the one with the largest ε."""
+    if name in columns:
+        return name
+    eps = [float(c[len(name) + 1 :]) for c in columns if c.startswith(f"{name}_")]
+    return f"{name}_{max(eps):g}" if eps else name
+
+
+def sharpness_and_accuracy(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per analysed solution (network, seed, regime): its source run's test and training accuracy
+    (%, whole sets) and each sharpness measure of :data:`MEASURES` (ε-sharpness at the largest ε)."""
+    ok = ok_runs(runs)
+    rows = []
+    for _, run in ok.iterrows():
+        for regime in REGIMES:
+            test = run.get(f"{regime}_source_test_acc")
+            if pd.isna(test):
+                continue
+            row = {
+                "dataset": run["dataset"],
+                "model": run["model"],
+                "seed": run["seed"],
+                "regime": regime,
+                "test_acc": 100 * test,
+                "train_acc": 100 * run.get(f"{regime}_source_train_eval_acc", np.nan),
+            }
+            for measure in MEASURES:
+                row[measure] = run.get(_largest_epsilon_column(run.index, f"{regime}_{measure}"), np.nan)
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def analysis_rows(runs: pd.DataFrame, curves: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -59,18 +101,19 @@ def _paper(value: float | None, std: float | None) -> str:
 @register_table("sharpness", EXPERIMENT)
 def sharpness_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """Keskar's Tables 3 and 4: ε-sharpness (%) of SB and LB solutions, mean ± std over seeds, in the full
-    space and a random subspace, the paper's values beside, and the LB/SB ratio of the means."""
+    space and a random subspace, the paper's values beside, the adaptive (scale-invariant) ε-sharpness,
+    and the LB/SB ratio of the means."""
     frame = analysis_rows(runs, curves, "sharpness")
     rows = []
     for model in networks(frame):
         for epsilon in sorted(frame["epsilon"].unique(), reverse=True):
             row: dict[str, object] = {"network": network_label(frame, model), "ε": f"{epsilon:g}"}
             cell = frame[(frame["model"] == model) & (frame["epsilon"] == epsilon)]
-            for space in ("full", "subspace"):
+            for space in ("full", "subspace", "adaptive"):
                 part = cell[cell["space"] == space]
                 if part.empty:
                     continue
-                label = "full space" if space == "full" else f"{int(part['subspace_dim'].iloc[0])}-D subspace"
+                label = SPACE_LABELS.get(space) or f"{int(part['subspace_dim'].iloc[0])}-D subspace"
                 means = {}
                 for regime in REGIMES:
                     values = part.loc[part["regime"] == regime, "sharpness"]
@@ -225,4 +268,66 @@ def spectrum(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
         ax.set_title(network_label(frame, model))
         ax.legend()
     fig.suptitle("Hessian spectrum at the SB and LB solutions (dashed: top eigenvalue)")
+    return fig
+
+
+def rank_correlation(frame: pd.DataFrame, measure: str) -> tuple[float, float, int]:
+    """Spearman's rho between ``measure`` and test accuracy over ``frame``'s solutions, its two-sided p-value
+    and the number of points (NaN, NaN, n with fewer than 3 points or a constant column)."""
+    part = frame[[measure, "test_acc"]].dropna()
+    if len(part) < 3 or part[measure].nunique() < 2 or part["test_acc"].nunique() < 2:
+        return np.nan, np.nan, len(part)
+    result = spearmanr(part[measure], part["test_acc"])
+    return float(result.statistic), float(result.pvalue), len(part)
+
+
+@register_table("sharpness_accuracy", EXPERIMENT)
+def sharpness_accuracy_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """Per network and sharpness measure, over every analysed SB and LB solution: Spearman's rho between the
+    measure and the solution's test accuracy (its source run, whole test set), the p-value and the number of
+    solutions. Negative rho: sharper solutions generalize worse."""
+    frame = sharpness_and_accuracy(runs)
+    rows = []
+    for model in networks(frame):
+        part = frame[frame["model"] == model]
+        for measure, label in MEASURES.items():
+            rho, p, n = rank_correlation(part, measure)
+            rows.append(
+                {
+                    "network": network_label(part, model),
+                    "measure": label,
+                    "Spearman rho": round(rho, 3),
+                    "p-value": float(f"{p:.3g}") if pd.notna(p) else np.nan,
+                    "solutions": n,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@register_figure("sharp_flat_sharpness_vs_test", EXPERIMENT)
+def sharpness_vs_test(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """The figure beside Keskar's Table 2: per solution (seed and regime), each sharpness measure (log x)
+    against its test accuracy, SB and LB colored, Spearman's rho and p in each panel's title."""
+    frame = sharpness_and_accuracy(runs)
+    models = networks(frame)
+    fig = Figure(layout="constrained", figsize=(4.2 * len(MEASURES), 3.4 * max(len(models), 1)))
+    axes = fig.subplots(max(len(models), 1), len(MEASURES), squeeze=False)
+    for row, model in zip(axes, models, strict=False):
+        part = frame[frame["model"] == model]
+        for ax, (measure, label) in zip(row, MEASURES.items(), strict=True):
+            for regime in REGIMES:
+                points = part[part["regime"] == regime]
+                ax.scatter(
+                    points[measure], points["test_acc"], color=REGIME_COLORS[regime], label=regime.upper()
+                )
+            rho, p, n = rank_correlation(part, measure)
+            ax.set_xscale("log")
+            ax.set_xlabel(label)
+            ax.set_ylabel("test accuracy (%)")
+            ax.set_title(
+                f"{network_label(part, model)}: ρ = {rho:.2f}, p = {p:.2g} (n = {n})", fontsize="medium"
+            )
+    if models:
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside right upper")
+    fig.suptitle("Sharper solutions, worse test accuracy? Each point one trained model (seed, regime)")
     return fig

@@ -115,13 +115,15 @@ def sharpness_rows(
     train: Batches,
     regime: str,
     epsilon: float,
+    space: str,
     dim: int | None,
     max_iter: int,
     seed: int,
 ) -> Rows:
-    """Keskar's ε-sharpness (percent) in the full space (``dim`` None) or a random ``dim``-D subspace."""
-    value = sharpness.epsilon_sharpness(model, loss_fn, train, epsilon, dim, max_iter, seed)
-    space = "full" if dim is None else "subspace"
+    """ε-sharpness (percent) in ``space``: Keskar's in the full space (``dim`` None) or a random ``dim``-D
+    subspace, or the adaptive (scale-invariant) one in the full space (``space`` "adaptive")."""
+    adaptive = space == "adaptive"
+    value = sharpness.epsilon_sharpness(model, loss_fn, train, epsilon, dim, max_iter, seed, adaptive)
     return [
         {
             "table": "sharpness",
@@ -207,7 +209,7 @@ def measure(
     for model in models.values():
         landscape.recompute_bn_statistics(model, train)
     sharp = params.sharpness
-    spaces = {"full": None, "subspace": sharp.subspace_dim}
+    spaces = {"full": None, "subspace": sharp.subspace_dim} | ({"adaptive": None} if sharp.adaptive else {})
     steps = Steps(len(models) * (5 + len(sharp.epsilons) * len(spaces)) + 1)
     rows: Rows = []
     for regime, model in models.items():
@@ -222,6 +224,7 @@ def measure(
                     train,
                     regime,
                     epsilon,
+                    space,
                     dim,
                     sharp.max_iter,
                     seed,
@@ -255,6 +258,17 @@ def summary_metrics(rows: Rows) -> dict[str, float]:
         elif row["table"] == "hessian":
             metrics[f"{r}_top_eigenvalue"], metrics[f"{r}_trace"] = row["top_eigenvalue"], row["trace"]
     return metrics
+
+
+def source_metrics(found: dict[str, Solution]) -> dict[str, float]:
+    """Each solution's accuracies as its source run measured them on the whole test and training sets
+    (``sb_source_test_acc``, ...), to set sharpness against generalization on the same models."""
+    return {
+        f"{regime}_source_{name}": s.record["metrics"][name]
+        for regime, s in found.items()
+        for name in ("test_acc", "train_eval_acc")
+        if name in s.record["metrics"]
+    }
 
 
 def perturbation_mean(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -328,7 +342,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         analysis.rows, analysis.fields["step_time_s"] = measure(
             models, instantiate(first.loss), train, test, params, cfg.seed
         )
-        analysis.metrics = summary_metrics(analysis.rows)
+        analysis.metrics = summary_metrics(analysis.rows) | source_metrics(found)
 
     after = closing(loggers, Path(cfg.paths.output), LINE_PLOTS, perturbation_mean)
     return run_analysis(cfg, config, analyse, device, after)
