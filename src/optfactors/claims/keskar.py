@@ -116,11 +116,15 @@ def lb_generalizes_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResul
         return ClaimResult("no network with both SB and LB runs", None)
     parts, verdicts = [], []
     for pair in found:
+        bar = GAP_SIGMAS * pair.gap_std
+        passed = None if pair.undecided else bool(pair.gap > bar)
         parts.append(
-            f"{pair.name}: gap {pair.gap:+.2f} ± {pair.gap_std:.2f} points (SB - LB, "
-            f"{int(min(pair.sb['seeds'], pair.lb['seeds']))} seeds){_note(pair)}"
+            f"{pair.name}: gap {pair.gap:+.3f} ± {pair.gap_std:.3f} points (SB - LB, "
+            f"{int(min(pair.sb['seeds'], pair.lb['seeds']))} seeds; needs > {bar:.3f}"
+            + ("" if passed is None else f": {'yes' if passed else 'no'}")
+            + f"){_note(pair)}"
         )
-        verdicts.append(None if pair.undecided else bool(pair.gap > GAP_SIGMAS * pair.gap_std))
+        verdicts.append(passed)
     detail = (
         f"Reproduced if, for every network, SB's mean test accuracy exceeds LB's by more than {GAP_SIGMAS:g} "
         "times the gap's seed standard deviation (sqrt(std_SB^2 + std_LB^2)), with at least "

@@ -47,6 +47,15 @@ def _lb_above_sb(frame: pd.DataFrame, value: str, unit: str = "") -> tuple[list[
     return parts, verdicts
 
 
+def _at_largest_epsilon(runs: pd.DataFrame, curves: pd.DataFrame, space: str) -> pd.DataFrame:
+    """The sharpness rows of ``space`` (full, subspace, adaptive) at the largest ε analysed in it."""
+    frame = analysis_rows(runs, curves, "sharpness")
+    if frame.empty:
+        return frame
+    frame = frame[frame["space"] == space]
+    return frame[frame["epsilon"] == frame["epsilon"].max()]
+
+
 def _result(parts: list[str], verdicts: list[bool], detail: str) -> ClaimResult:
     if not verdicts:
         return ClaimResult("no network with both SB and LB analysed", None, detail)
@@ -61,10 +70,9 @@ def _result(parts: list[str], verdicts: list[bool], detail: str) -> ClaimResult:
 )
 def lb_sharper_epsilon(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     """LB vs SB ε-sharpness, full space, the largest ε analysed, per network and seed."""
-    frame = analysis_rows(runs, curves, "sharpness")
+    frame = _at_largest_epsilon(runs, curves, "full")
     if frame.empty:
         return _result([], [], "")
-    frame = frame[(frame["space"] == "full") & (frame["epsilon"] == frame["epsilon"].max())]
     parts, verdicts = _lb_above_sb(frame, "sharpness", " %")
     detail = (
         f"ε-sharpness (Keskar's Metric 2.1, L-BFGS-B, full space, ε = {frame['epsilon'].max():g}) on the "
@@ -83,11 +91,9 @@ def lb_sharper_epsilon(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
 )
 def lb_sharper_adaptive_epsilon(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     """LB vs SB adaptive ε-sharpness, the largest ε analysed, per network and seed."""
-    frame = analysis_rows(runs, curves, "sharpness")
-    if frame.empty or not (frame["space"] == "adaptive").any():
+    frame = _at_largest_epsilon(runs, curves, "adaptive")
+    if frame.empty:
         return _result([], [], "")
-    frame = frame[frame["space"] == "adaptive"]
-    frame = frame[frame["epsilon"] == frame["epsilon"].max()]
     parts, verdicts = _lb_above_sb(frame, "sharpness", " %")
     detail = (
         f"Adaptive ε-sharpness: Keskar's Metric 2.1 over the box |δ_i| <= ε |θ_i| (ε = "

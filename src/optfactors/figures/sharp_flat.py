@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 from scipy.stats import spearmanr
 
 from optfactors.analysis.hessian import smoothed_density
@@ -322,6 +323,7 @@ def sharpness_vs_test(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
                 )
             rho, p, n = rank_correlation(part, measure)
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log range overlap
             ax.set_xlabel(label)
             ax.set_ylabel("test accuracy (%)")
             ax.set_title(
