@@ -77,7 +77,17 @@ def test_early_stopping_ends_a_run_whose_training_loss_stops_improving(make_cfg)
         )
     )
     # Epoch 0 sets the best loss; epoch 1 does not improve it by 10: patience 1 is used up.
-    assert record["status"] == "ok" and record["epochs"] == 2
+    assert record["status"] == "ok" and record["epochs"] == 2 and record["stop_reason"] == "plateau"
+
+
+def test_a_training_loss_target_stops_a_run_and_the_record_says_why(make_cfg):
+    common = ("data.subset=300", "data.val_size=0", "data.batch_size=100", "trainer.max_epochs=4")
+    stop = "+early_stopping={monitor: train/loss, patience: 5, min_delta: 0.0, target: %s}"
+    reached = train(make_cfg(*common, stop % 100.0))  # the first epoch's loss is below 100
+    assert reached["epochs"] == 1 and reached["stop_reason"] == "target"
+    assert reached["curve"][0]["train_loss"] <= 100.0
+    capped = train(make_cfg(*common, stop % 1e-9, "seed=1"))  # never reached: the epoch cap ends it
+    assert capped["epochs"] == 4 and capped["stop_reason"] == "cap"
 
 
 def test_batch_statistics_evaluation_leaves_running_averages_and_dropout_alone():
