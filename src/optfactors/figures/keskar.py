@@ -101,7 +101,8 @@ def search(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     improving, on the search seeds; mean train and test accuracy, the gap SB - LB ± its seed standard
     deviation, epochs, how many runs stopped at the epoch cap, and the wall time of the row's runs. Settings
     that differ only in LB share their SB runs (an SB run does not use the LB size); a setting left before
-    its LB runs shows 0 seeds. The chosen settings are confirmed on other seeds in keskar_gap."""
+    its LB runs shows 0 seeds. The chosen settings are confirmed on other seeds in keskar_gap. The commands
+    that made these runs: README.md, "The generalization-gap search"."""
     ok = ok_runs(runs)
     if ok.empty:
         return pd.DataFrame()
