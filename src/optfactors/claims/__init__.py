@@ -26,6 +26,13 @@ class ClaimResult:
 ClaimFn = Callable[[pd.DataFrame, pd.DataFrame], ClaimResult]
 
 
+def every_network(verdicts: list[bool | None]) -> bool | None:
+    """One verdict from each network's: ✗ if any contradicts the claim, — if any is undecided, else ✓."""
+    if any(v is False for v in verdicts):
+        return False
+    return None if any(v is None for v in verdicts) else True
+
+
 @dataclass(frozen=True)
 class Claim:
     """A registered claim: its experiment, id, what the lecture/paper says, and the function checking it."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from optfactors.claims import ClaimResult, register_claim
+from optfactors.claims import ClaimResult, every_network, register_claim
 from optfactors.figures.keskar import capped_runs, sb_lb_summary
 from optfactors.figures.style import display_name
 
@@ -67,13 +67,6 @@ def _std(value: float) -> float:
     return 0.0 if pd.isna(value) else float(value)
 
 
-def _verdict(verdicts: list[bool | None]) -> bool | None:
-    """✗ if any network contradicts the claim, — if any is undecided, ✓ if all support it."""
-    if any(v is False for v in verdicts):
-        return False
-    return None if any(v is None for v in verdicts) else True
-
-
 def _note(pair: Pair) -> str:
     return f" ({pair.undecided})" if pair.undecided else ""
 
@@ -100,7 +93,7 @@ def similar_training(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
         f"{MIN_SEEDS} seeds per regime and no run stopped at the epoch cap (every run trained until its "
         "training loss reached the target or stopped improving); otherwise undecided."
     )
-    return ClaimResult("; ".join(parts), _verdict(verdicts), detail)
+    return ClaimResult("; ".join(parts), every_network(verdicts), detail)
 
 
 @register_claim(
@@ -130,4 +123,4 @@ def lb_generalizes_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResul
         "times the gap's seed standard deviation (sqrt(std_SB^2 + std_LB^2)), with at least "
         f"{MIN_SEEDS} seeds per regime and no run stopped at the epoch cap; otherwise undecided."
     )
-    return ClaimResult("; ".join(parts), _verdict(verdicts), detail)
+    return ClaimResult("; ".join(parts), every_network(verdicts), detail)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optfactors.claims import ClaimResult, register_claim
+from optfactors.claims import ClaimResult, every_network, register_claim
 from optfactors.figures.sharp_flat import (
     MEASURES,
     analysis_rows,
@@ -137,8 +137,7 @@ def sharper_solutions_generalize_worse(runs: pd.DataFrame, curves: pd.DataFrame)
         )
         parts.append(f"{network_label(part, model)}: rho = {rho:+.2f}, p = {p:.2g}, n = {n} ({others})")
         verdicts.append(None if n < MIN_SOLUTIONS or np.isnan(rho) else bool(rho < 0 and p < ALPHA))
-    verdict = False if any(v is False for v in verdicts) else (None if None in verdicts else True)
-    return ClaimResult("; ".join(parts), verdict, detail)
+    return ClaimResult("; ".join(parts), every_network(verdicts), detail)
 
 
 @register_claim(

@@ -114,10 +114,8 @@ def search(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for values in dict.fromkeys(full):
         lb = frame[(full == values) & (frame["regime"] == "lb")]
-        sb = frame[
-            (without_lb == values[: keys.index("LB")] + values[keys.index("LB") + 1 :])
-            & (frame["regime"] == "sb")
-        ]
+        sb_key = tuple(v for k, v in zip(keys, values, strict=True) if k != "LB")
+        sb = frame[(without_lb == sb_key) & (frame["regime"] == "sb")]
         if lb.empty and (full[sb.index] != values).all():
             continue  # an SB-only setting is listed once, under its own LB size
         by = {"sb": sb, "lb": lb}
@@ -283,11 +281,14 @@ def search_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
         setting[ok["regime"] == "lb"].groupby([c for c in setting.columns if c != "LB"])["LB"].nunique()
     )
     for i, values in enumerate(lb_sizes[lb_sizes > 1].index):
-        same = (setting.drop(columns="LB") == pd.Series(values, index=lb_sizes.index.names)).all(axis=1)
-        part = ok[same]
+        named = pd.Series(values, index=lb_sizes.index.names)
+        part = ok[(setting.drop(columns="LB") == named).all(axis=1)]
         acc = (100 * part["test_acc"]).groupby(part[BATCH_SIZE]).agg(["mean", "min", "max"])
         color = ("#0072B2", "#D55E00", "#009E73")[i % 3]
-        label = f"{values[2]} on {values[1]:,} {values[0]} images, {values[3]} lr {values[4]:g}"
+        label = (
+            f"{named['network']} on {named['train samples']:,} {named['data']} images, "
+            f"{named['optimizer']} lr {named['lr']:g}"
+        )
         right.plot(acc.index, acc["mean"], "o-", color=color, label=label)
         right.fill_between(acc.index, acc["min"], acc["max"], color=color, alpha=0.2)
     right.set_xscale("log")
