@@ -240,3 +240,39 @@ def test_a_miniature_search_gives_one_row_per_candidate(cli, tmp_path) -> None:
         - runs[(runs["choice.candidate"] == "mnist_mlp_sgd") & (runs["regime"] == "lb")]["test_acc"].mean()
     )
     assert table.loc[0, "gap (points)"] == pytest.approx(expected, abs=0.006)
+
+
+def _record(key: str, test_acc: float) -> dict:
+    """A minimal run record: what run_row reads."""
+    config = {
+        "data": {"name": "mnist", "subset": 100, "val_size": 0},
+        "model": {"_target_": "optfactors.models.mlp"},
+        "optimizer": {"_target_": "torch.optim.SGD"},
+    }
+    return {
+        "run_key": key,
+        "status": "ok",
+        "config": config,
+        "metrics": {"test_acc": test_acc},
+        "curve": [{"epoch": 0, "train_loss": 1.0}],
+    }
+
+
+def test_collect_keeps_committed_rows_without_records(tmp_path):
+    """--keep-missing: rows of runs whose records are gone stay (with their curves); a run with a record
+    is taken from the record, not duplicated."""
+    import json
+
+    runs_dir = tmp_path / "exp" / "runs"
+    runs_dir.mkdir(parents=True)
+    for key, acc in (("a", 0.5), ("b", 0.6)):
+        (runs_dir / f"{key}.json").write_text(json.dumps(_record(key, acc)))
+    collect(tmp_path, "exp")
+    (runs_dir / "a.json").unlink()
+    (runs_dir / "b.json").write_text(json.dumps(_record("b", 0.7)))
+    (runs_dir / "c.json").write_text(json.dumps(_record("c", 0.8)))
+    runs, curves = collect(tmp_path, "exp", keep_missing=True)
+    assert dict(zip(runs["run_key"], runs["test_acc"], strict=True)) == {"a": 0.5, "b": 0.7, "c": 0.8}
+    assert sorted(curves["run_key"]) == ["a", "b", "c"]
+    runs, _ = collect(tmp_path, "exp")
+    assert sorted(runs["run_key"]) == ["b", "c"]

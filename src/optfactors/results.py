@@ -102,14 +102,27 @@ def run_row(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def collect(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write ``<results_dir>/<experiment>/runs.csv`` and ``curves.csv`` from its run records; return both."""
+def collect(
+    results_dir: str | Path, experiment: str, keep_missing: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write ``<results_dir>/<experiment>/runs.csv`` and ``curves.csv`` from its run records; return both.
+
+    ``keep_missing`` keeps the rows of the existing tables whose run has no record here (records are not
+    committed, so a clone that adds runs to a committed experiment would otherwise drop the others).
+    """
     exp_dir = Path(results_dir) / experiment
     records = load_records(exp_dir)
     if not records:
         raise FileNotFoundError(f"no run records in {exp_dir / 'runs'}: run the sweep first")
     runs = pd.DataFrame([run_row(r) for r in records])
     curves = pd.DataFrame([{"run_key": r["run_key"], **row} for r in records for row in r.get("curve", [])])
+    previous = load_tables(results_dir, experiment) if keep_missing else None
+    if previous is not None:
+        old_runs, old_curves = previous
+        missing = ~old_runs["run_key"].isin(runs["run_key"])
+        runs = pd.concat([old_runs[missing], runs], ignore_index=True)
+        kept = old_curves["run_key"].isin(old_runs.loc[missing, "run_key"])
+        curves = pd.concat([old_curves[kept], curves], ignore_index=True)
     runs.to_csv(exp_dir / "runs.csv", index=False)
     curves.to_csv(exp_dir / "curves.csv", index=False)
     return runs, curves
@@ -158,8 +171,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiment", help="experiment name (folder under the results directory)")
     parser.add_argument("--results", default="results", help="results directory (default: results)")
+    parser.add_argument(
+        "--keep-missing",
+        action="store_true",
+        help="keep the rows of the existing runs.csv/curves.csv whose run has no record here",
+    )
     args = parser.parse_args(argv)
-    runs, curves = collect(args.results, args.experiment)
+    runs, curves = collect(args.results, args.experiment, keep_missing=args.keep_missing)
     print(f"{args.experiment}: {len(runs)} runs ({status_counts(runs)}), {len(curves)} epoch rows")
     print(f"  -> {Path(args.results, args.experiment)}/runs.csv, curves.csv")
 

@@ -33,6 +33,8 @@ def warmup_helps(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     if "cosine" not in table.index or "warmup_cosine" not in table.index:
         return ClaimResult("needs both cosine and warmup_cosine runs", None, detail)
     plain_all = table.loc["cosine"]
+    if plain_all["train_loss"].isna().all():  # idxmin would raise: no best lr to compare above
+        return ClaimResult("no run without warm-up ended ok: no best learning rate", None, detail)
     best = plain_all["train_loss"].idxmin()
     parts, better, worse = [], [], []
     for lr in sorted(plain_all.index):
@@ -116,7 +118,8 @@ def clipping_prevents_divergence(runs: pd.DataFrame, curves: pd.DataFrame) -> Cl
     if not blown:
         return ClaimResult("no unclipped run diverged: nothing to prevent", None, detail)
     parts = [
-        f"lr {lr:g}: {unclipped[lr]} diverged unclipped, {clipped.get(lr, 0)} clipped"
+        f"lr {lr:g}: {unclipped[lr]} diverged unclipped, "
+        + (f"{clipped[lr]} clipped" if lr in clipped.index else "no clipped run")  # counts as not prevented
         + (f" (clipped test accuracy {100 * accuracy[lr]:.1f} %)" if lr in accuracy.index else "")
         for lr in blown
     ]

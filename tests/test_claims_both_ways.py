@@ -1,0 +1,749 @@
+"""Every registered claim decided both ways: synthetic tables (only the columns the claim reads) that must
+give ✓, ones that must give ✗, and ones that must leave it undecided (—). No training, no real results.
+
+The gap claims of keskar_gap and the sharpness-accuracy correlation are decided both ways in
+tests/test_gap_claims.py, the default study's claim in tests/test_figures_report.py (:data:`ELSEWHERE`); a
+newly registered claim without cases here or there fails :func:`test_every_claim_is_decided_both_ways`.
+And every registered claim, figure and table must name an experiment that ``make sweep EXP=<name>`` runs
+and whose runs land in ``results/<name>/``, where the report and the figures look for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+
+from optfactors.claims import CLAIMS
+from optfactors.figures import FIGURES, TABLES
+from optfactors.train import CONF_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_CURVES = pd.DataFrame(columns=["run_key", "epoch"])
+CLIP, LR = "trainer.gradient_clip_val", "optimizer.lr"
+
+#: Claims decided both ways in other test files (claim -> file), not repeated here.
+ELSEWHERE = {
+    "default_small_batch_better": "test_figures_report.py",
+    "sb_lb_similar_training_accuracy": "test_gap_claims.py",
+    "lb_lower_test_accuracy": "test_gap_claims.py",
+    "sharper_solutions_generalize_worse": "test_gap_claims.py",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """Tables, the verdict they must give, and text the measured string must contain."""
+
+    label: str
+    runs: pd.DataFrame
+    curves: pd.DataFrame
+    expected: bool | None
+    text: str = ""
+
+
+def frame(rows: list[dict], **fixed: object) -> pd.DataFrame:
+    """A table of ``rows``, each with the ``fixed`` columns and a unique run_key unless given one."""
+    return pd.DataFrame([{"run_key": f"r{i}", **fixed, **row} for i, row in enumerate(rows)])
+
+
+def ok(value: float | None) -> dict:
+    """Status ok with ``value``, or diverged (no value) for None."""
+    return {"status": "ok" if value is not None else "diverged"}
+
+
+# --- batch_accuracy: the largest batch >= 5 points below the best on train and validation, every network
+
+
+def batch_runs(acc: dict[int, tuple[float, float]], dataset: str = "mnist") -> pd.DataFrame:
+    """One ok run per batch size: ``acc[batch] = (train_eval_acc, val_acc)`` (fractions)."""
+    rows = [
+        {"run_key": f"{dataset}{b}", "data.batch_size": b, "train_eval_acc": t, "val_acc": v}
+        for b, (t, v) in acc.items()
+    ]
+    return frame(rows, status="ok", dataset=dataset, model="mlp")
+
+
+LARGE_WORSE = {64: (0.99, 0.98), 512: (0.98, 0.985), 4096: (0.90, 0.90)}
+LARGE_CLOSE_ON_TRAIN = {64: (0.99, 0.98), 4096: (0.97, 0.90)}
+
+
+# --- critical points and the saddle (curves rows of table point, taylor, saddle)
+
+
+def points(ratios: list[float], losses: list[float] | None = None, converged: bool = True) -> pd.DataFrame:
+    """Critical points of one problem: their minimum ratios and losses."""
+    losses = losses if losses is not None else [1.0] * len(ratios)
+    rows = [{"minimum_ratio": r, "loss": loss} for r, loss in zip(ratios, losses, strict=True)]
+    return frame(rows, run_key="p", table="point", problem="sinc", converged=converged)
+
+
+def taylor(relative_error: float, first_order: float = 0.0, eigenvalue: float = -2.0) -> pd.DataFrame:
+    """Loss changes along the negative-curvature direction: ½λη² off by ``relative_error``, plus a
+    first-order term ``first_order * η``."""
+    rows = [
+        {"eta": eta, "predicted": 0.5 * eigenvalue * eta**2}
+        | {"loss_change": 0.5 * eigenvalue * eta**2 * (1 + relative_error) + first_order * eta}
+        for eta in (-0.1, -0.01, 0.0, 0.01, 0.1)
+    ]
+    return frame(rows, run_key="s", table="taylor")
+
+
+def saddle(exact: float | None, noisy: float | None) -> pd.DataFrame:
+    """The saddle row: the update at which exact and noisy GD left it (None: never)."""
+    row = {
+        "loss": 0.7,
+        "grad_norm": 1e-9,
+        "min_eigenvalue": -0.3,
+        "steps": 500,
+        "exact_final_loss": 0.7,
+        "noisy_final_loss": 0.2,
+        "exact_escape_step": exact if exact is not None else np.nan,
+        "noisy_escape_step": noisy if noisy is not None else np.nan,
+    }
+    return frame([row], run_key="s", table="saddle")
+
+
+# --- depth: final training loss of plain and residual networks
+
+
+def depth_runs(losses: dict[tuple[int, bool], list[float]]) -> pd.DataFrame:
+    """``losses[(depth, residual)][seed]``: train_eval_loss of ok runs; a diverged plain-56 seed besides."""
+    rows = [
+        {"model.depth": d, "model.residual": r, "train_eval_loss": loss, "status": "ok"}
+        for (d, r), seeds in losses.items()
+        for loss in seeds
+    ]
+    rows.append({"model.depth": 56, "model.residual": False, "train_eval_loss": 0.0, "status": "diverged"})
+    return frame(rows)
+
+
+PLAIN_20, RES_20 = [0.50, 0.52, 0.51], [0.30, 0.32, 0.31]
+
+
+# --- optimizers: per optimizer, schedule and lr, one seed's (train_loss, val_acc, test_acc)
+
+
+def optimizer_runs(cells: dict[tuple[str, str, float], tuple[float, float, float]]) -> pd.DataFrame:
+    rows = [
+        {"optimizer": o, "schedule": s, LR: lr, "train_loss": loss, "val_acc": val, "test_acc": test}
+        for (o, s, lr), (loss, val, test) in cells.items()
+    ]
+    return frame(rows, status="ok", dataset="mnist", seed=0)
+
+
+SGD_LOSSES = {("sgd", "constant", 0.1): (0.30, 0.9, 0.9), ("sgd", "constant", 0.01): (0.50, 0.9, 0.9)}
+# SGD with cosine decay ends lowest of all: the claim compares constant schedules only.
+SGD_LOSSES |= {("sgd", "cosine", 0.1): (0.01, 0.9, 0.9)}
+ADAM = {("adam", "constant", 1e-3): (0.05, 0.98, 0.980), ("adam", "cosine", 1e-3): (0.04, 0.985, 0.979)}
+
+
+def momentum_cosine(test_at_best_val: float) -> dict[tuple[str, str, float], tuple[float, float, float]]:
+    """SGD + momentum, cosine: the lr with the best validation accuracy has ``test_at_best_val``; another
+    lr has a better test accuracy but a worse validation accuracy (not chosen)."""
+    return {
+        ("momentum", "cosine", 0.1): (0.1, 0.97, test_at_best_val),
+        ("momentum", "cosine", 0.01): (0.1, 0.96, 0.99),
+    }
+
+
+def loss_tables(train_acc: dict[tuple[str, str], list[float]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """loss_mse_vs_ce: one ok run per (optimizer, loss) with its training accuracy per epoch, and a
+    diverged run (with a curve) that must not count."""
+    runs = frame(
+        [{"run_key": f"{o}-{loss}", "optimizer": o, "loss": loss} for o, loss in train_acc], status="ok"
+    )
+    blown = {"run_key": "blown", "optimizer": "sgd", "loss": "mse", "status": "diverged"}
+    runs = pd.concat([runs, pd.DataFrame([blown])], ignore_index=True)
+    curves = [
+        {"run_key": f"{o}-{loss}", "epoch": e, "train_acc": acc}
+        for (o, loss), accs in train_acc.items()
+        for e, acc in enumerate(accs)
+    ]
+    curves.append({"run_key": "blown", "epoch": 0, "train_acc": 0.0})
+    return runs, pd.DataFrame(curves)
+
+
+CE_FASTER = {
+    ("sgd", "cross_entropy"): [0.8, 0.9],
+    ("sgd", "mse"): [0.2, 0.4],
+    ("adam", "cross_entropy"): [0.85, 0.95],
+    ("adam", "mse"): [0.8, 0.9],
+}
+
+
+# --- sharp_flat: LB vs SB per seed, from the analysis rows in curves
+
+
+def solution_runs(seeds: int) -> pd.DataFrame:
+    """sharp_flat runs of one network (F1 on MNIST), one per seed."""
+    rows = [{"run_key": f"s{s}", "seed": s} for s in range(seeds)]
+    return frame(rows, status="ok", dataset="mnist", model="keskar_f1")
+
+
+def analysis_curves(table: str, values: dict[str, list[float]]) -> pd.DataFrame:
+    """Analysis rows giving each seed's ``values[regime][seed]`` as the claim reads it; decoys that would
+    reverse the verdict where the claim must not look (a smaller ε, the other space)."""
+    rows = []
+    for regime, seeds in values.items():
+        other = values["lb" if regime == "sb" else "sb"]
+        for seed, value in enumerate(seeds):
+            key = {"run_key": f"s{seed}", "table": table, "regime": regime}
+            if table in ("sharpness", "adaptive"):
+                space = "full" if table == "sharpness" else "adaptive"
+                decoy = "adaptive" if space == "full" else "full"
+                rows += [
+                    key | {"table": "sharpness", "space": space, "epsilon": 1e-3, "sharpness": value},
+                    key | {"table": "sharpness", "space": space, "epsilon": 5e-4, "sharpness": other[seed]},
+                    key | {"table": "sharpness", "space": decoy, "epsilon": 1e-3, "sharpness": other[seed]},
+                ]
+            elif table == "perturbation":  # loss rises by `value` per unit radius, in two directions
+                rows += [
+                    key | {"radius": r, "direction": d, "loss": 0.1 + value * r}
+                    for r in (0.0, 0.5, 1.0)
+                    for d in (0, 1)
+                ]
+            else:
+                rows.append(key | {"top_eigenvalue": value})
+    return pd.DataFrame(rows)
+
+
+LB_SHARPER = {"sb": [1.0, 2.0, 1.5], "lb": [10.0, 20.0, 15.0]}
+LB_FLATTER_ONCE = {"sb": [1.0, 2.0, 1.5], "lb": [10.0, 1.0, 15.0]}
+SHARP_FLAT_TABLES = {
+    "lb_sharper_epsilon": "sharpness",
+    "lb_sharper_adaptive_epsilon": "adaptive",
+    "lb_sharper_perturbation": "perturbation",
+    "lb_larger_top_eigenvalue": "hessian",
+}
+
+
+def sharp_flat_cases(claim: str) -> list[Case]:
+    table, runs = SHARP_FLAT_TABLES[claim], solution_runs(3)
+    sb_only = analysis_curves(table, LB_SHARPER)
+    return [
+        Case("lb-sharper", runs, analysis_curves(table, LB_SHARPER), True, "LB > SB in 3/3 seeds"),
+        Case("lb-flatter-in-one-seed", runs, analysis_curves(table, LB_FLATTER_ONCE), False, "2/3 seeds"),
+        Case("not-analysed", runs, NO_CURVES, None),
+        Case("only-sb-analysed", runs, sb_only[sb_only["regime"] == "sb"], None),
+    ]
+
+
+# --- warmup, normalization, stuck
+
+
+def warmup_runs(losses: dict[tuple[str, float], list[float | None]]) -> pd.DataFrame:
+    """``losses[(schedule, peak lr)][seed]``: final training loss, None for a diverged seed."""
+    rows = [
+        ok(loss) | {"schedule": s, LR: lr, "train_loss": np.nan if loss is None else loss}
+        for (s, lr), seeds in losses.items()
+        for loss in seeds
+    ]
+    return frame(rows)
+
+
+PLAIN = {("cosine", 0.001): [0.5, 0.52], ("cosine", 0.01): [0.2, 0.21], ("cosine", 0.1): [0.8, 0.82]}
+
+
+def norm_runs(acc: dict[tuple[str, float, float | None], list[float | None]]) -> pd.DataFrame:
+    """``acc[(model, lr, clip)][seed]``: test accuracy of an ok run, None for a diverged one."""
+    rows = [
+        ok(a) | {"model": m, LR: lr, CLIP: np.nan if clip is None else clip, "test_acc": a}
+        for (m, lr, clip), seeds in acc.items()
+        for a in seeds
+    ]
+    return frame(rows)
+
+
+BN_TRAINS = {("keskar_f1", 0.1, None): [0.95, 0.96], ("keskar_f1", 1.0, None): [0.90, 0.92]}
+NO_BN_AT_SMALL_LR = {("mlp", 0.1, None): [0.90, 0.91]}
+# Clipped runs of the network without BatchNorm: not counted as trainable by batchnorm_tolerates.
+NO_BN_BLOWS_UP = {("mlp", 1.0, None): [None, 0.3], ("mlp", 1.0, 1.0): [0.60, 0.62]}
+
+
+def stuck_tables(loss: list[float], grad: list[float], seeds: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every seed with the same training-loss and gradient-norm curve, rows in reverse order of updates."""
+    runs = frame([{"run_key": f"s{s}", "seed": s} for s in range(seeds)], status="ok")
+    rows = [
+        {"run_key": f"s{s}", "updates": 10 * (i + 1), "train_loss": lo, "train_grad_norm": g}
+        for s in range(seeds)
+        for i, (lo, g) in enumerate(zip(loss, grad, strict=True))
+    ]
+    return runs, pd.DataFrame(rows[::-1])
+
+
+PLATEAU = [3.0, 2.8, 2.6, 2.5, 2.4] + [2.3] * 10  # falls for a third of the updates, then flat
+FALLING = [3.0 * 0.7**i for i in range(15)]
+STEADY_GRAD = [1.0] * 15
+SHRINKING_GRAD = [1.0] * 5 + [0.01] * 10
+
+
+# --- batch_timing: median over repeats per batch size, MNIST/MLP only
+
+
+def timing_runs(times: dict[int, tuple[float, float]], repeats: int = 3) -> pd.DataFrame:
+    """``times[batch] = (time per epoch, time per update)`` in seconds, ``repeats`` times with noise; a
+    CIFAR-10 run whose times would change every verdict besides (not the quick series: ignored)."""
+    rows = [
+        {
+            "data.batch_size": b,
+            "time_per_epoch_s": e * (1 + 0.01 * k),
+            "time_per_update_s": u * (1 + 0.01 * k),
+        }
+        | {"dataset": "mnist"}
+        for b, (e, u) in times.items()
+        for k in range(repeats)
+    ]
+    rows += [
+        {"data.batch_size": b, "time_per_epoch_s": 1.0, "time_per_update_s": 1e3 * b, "dataset": "cifar10"}
+        for b in times
+    ]
+    return frame(rows, status="ok", model="mlp", device="cpu")
+
+
+GPU_LIKE = {1: (60.0, 1e-3), 100: (0.8, 2e-3), 1000: (0.1, 1e-2), 2000: (0.06, 1.1e-2), 4000: (0.03, 1.2e-2)}
+CPU_LIKE = {1: (60.0, 1e-3), 100: (6.0, 5e-2), 1000: (6.0, 0.5), 2000: (6.0, 1.0), 4000: (6.0, 2.0)}
+
+
+# --- toy: path summaries of one toy run
+
+
+def toy(demo: str, paths: dict[str, dict], run_key: str = "toy") -> pd.DataFrame:
+    rows = [{"path": p, **fields} for p, fields in paths.items()]
+    return frame(rows, run_key=run_key, table="path_summary", demo=demo)
+
+
+def lr_extremes(flips: int = 99, small_final: float = 9.99) -> pd.DataFrame:
+    return toy(
+        "elongated",
+        {
+            "gd_lr_1e-2": {
+                "steps": 1000,
+                "final_distance": 1.2,
+                "start_loss": 50.0,
+                "final_loss": 2.0,
+                "y_sign_flips_last_100": flips,
+            },
+            "gd_lr_1e-7": {"steps": 100000, "final_distance": small_final, "start_distance": 10.0},
+        },
+    )
+
+
+def adagrad(decay_bursts: int = 0, decay_close: float = 60.0) -> pd.DataFrame:
+    plain = {"first_close_step": 40.0, "bursts": 3, "max_dy_after_close": 0.5, "max_dx_after_close": 0.01}
+    decay = {"first_close_step": decay_close, "bursts": decay_bursts, "max_dy_after_close": 0.005}
+    decay |= {"max_dx_after_close": 0.001}
+    return toy(
+        "elongated",
+        {
+            "adagrad_lecture": plain | {"final_distance": 0.3},
+            "adagrad_lecture_decay": decay | {"final_distance": 1e-4},
+        },
+    )
+
+
+def momentum(gd_min_x: float = 0.3, momentum_final: float = 1e-5) -> pd.DataFrame:
+    common = {"final_grad_norm": 1e-9, "final_loss": 0.0}
+    return toy(
+        "momentum",
+        {
+            "gd": common | {"final_x": 0.3, "min_x": gd_min_x, "final_distance": 1.05},
+            "gd_momentum": common | {"final_x": -0.75, "min_x": -1.0, "final_distance": momentum_final},
+        },
+    )
+
+
+def mse_vs_ce(mse_final: float = 0.999, paths: tuple[str, ...] = ("gd_cross_entropy", "gd_mse", "adam_mse")):
+    ends = {"gd_cross_entropy": (10.0, 0.01), "gd_mse": (1.0, mse_final), "adam_mse": (1.0, 0.001)}
+    summary = toy("mse_vs_ce", {p: {"start_loss": ends[p][0], "final_loss": ends[p][1]} for p in paths})
+    start = frame([{"path": "gd_mse", "step": 0, "grad_norm": 1e-9}], run_key="toy", table="path")
+    return pd.concat([summary, start], ignore_index=True)
+
+
+def ewa(corrected_error: float = 0.0) -> pd.DataFrame:
+    """An average started at 0 of a constant 1 (β = 0.9), and its corrected version off by an error."""
+    rows = [
+        {"step": t, "mean": 1.0, "average": 1 - 0.9**t, "corrected": 1.0 + corrected_error * 0.9**t}
+        for t in range(1, 21)
+    ]
+    return frame(rows, run_key="toy", table="ewa")
+
+
+def two_toy_runs(curves: pd.DataFrame) -> pd.DataFrame:
+    """The same rows twice under two run keys: stale records of an earlier toy config."""
+    return pd.concat([curves, curves.assign(run_key="stale")], ignore_index=True)
+
+
+NO_RUNS = pd.DataFrame(columns=["run_key", "status"])
+
+CASES: dict[str, list[Case]] = {
+    "large_batch_lower_train_and_val_accuracy": [
+        Case("both-drops-large", batch_runs(LARGE_WORSE), NO_CURVES, True, "train 9.0 and val 8.5 points"),
+        Case(
+            "train-drop-small-on-one-network",
+            pd.concat([batch_runs(LARGE_WORSE), batch_runs(LARGE_CLOSE_ON_TRAIN, "cifar10")]),
+            NO_CURVES,
+            False,
+            "CIFAR-10/MLP, batch 4,096: train 2.0 and val 8.0 points",
+        ),
+        Case("one-batch-size", batch_runs({64: (0.99, 0.98)}), NO_CURVES, None),
+        Case("no-ok-run", batch_runs(LARGE_WORSE).assign(status="diverged"), NO_CURVES, None),
+    ],
+    "critical_points_rarely_minima": [
+        Case("all-saddles", NO_RUNS, points([0.5] * 20), True, "100% of 20 critical points"),
+        Case("one-in-ten-a-minimum", NO_RUNS, points([0.5] * 18 + [1.0] * 2), False, "90% of 20"),
+        Case("none-converged", NO_RUNS, points([0.5] * 20, converged=False), None),
+        Case("no-points", NO_RUNS, NO_CURVES, None),
+    ],
+    "minimum_ratio_rises_as_loss_falls": [
+        Case(
+            "ratio-rises-as-loss-falls",
+            NO_RUNS,
+            points(list(np.linspace(0.1, 1.0, 10)), list(np.linspace(2.0, 0.1, 10))),
+            True,
+            "ρ = -1.00",
+        ),
+        Case(
+            "ratio-falls-with-loss",
+            NO_RUNS,
+            points(list(np.linspace(0.1, 1.0, 10)), list(np.linspace(0.1, 2.0, 10))),
+            False,
+            "ρ = +1.00",
+        ),
+        Case("none-converged", NO_RUNS, points([0.5, 0.6, 0.7], [3.0, 2.0, 1.0], converged=False), None),
+    ],
+    "saddle_taylor_descent_direction": [
+        Case("taylor-within-1%", NO_RUNS, taylor(0.01), True, "largest relative error 1.0%"),
+        Case("taylor-off-by-20%", NO_RUNS, taylor(0.2), False, "largest relative error 20.0%"),
+        Case("loss-rises-on-one-side", NO_RUNS, taylor(0.0, first_order=0.01), False),
+        Case("no-saddle", NO_RUNS, NO_CURVES, None),
+    ],
+    "saddle_noise_escapes": [
+        Case("only-noisy-leaves", NO_RUNS, saddle(None, 150), True, "exact GD did not leave"),
+        Case("exact-leaves-too", NO_RUNS, saddle(300, 150), False, "exact GD left at update 300"),
+        Case("neither-leaves", NO_RUNS, saddle(None, None), False, "noisy GD did not leave"),
+        Case("no-saddle", NO_RUNS, NO_CURVES, None),
+    ],
+    "depth_plain_deeper_trains_worse": [
+        Case(
+            "plain-56-higher",
+            depth_runs({(20, False): PLAIN_20, (56, False): [0.9, 0.92, 0.91]}),
+            NO_CURVES,
+            True,
+            "plain-20 0.51 ± 0.01; plain-56 0.91 ± 0.01",
+        ),
+        Case(
+            "plain-56-within-noise",
+            depth_runs({(20, False): PLAIN_20, (56, False): [0.49, 0.55, 0.52]}),
+            NO_CURVES,
+            False,
+        ),
+        Case("no-plain-56", depth_runs({(20, False): PLAIN_20, (56, True): RES_20}), NO_CURVES, None),
+    ],
+    "depth_residual_deeper_trains_as_well": [
+        Case(
+            "resnet-56-as-low",
+            depth_runs({(20, True): RES_20, (56, True): [0.30, 0.32, 0.31], (56, False): [0.9, 0.92]}),
+            NO_CURVES,
+            True,
+            "ResNet-20 0.31 ± 0.01; ResNet-56 0.31 ± 0.01; plain-56 0.91",
+        ),
+        Case(
+            "resnet-56-higher",
+            depth_runs({(20, True): RES_20, (56, True): [0.6, 0.62], (56, False): [0.9, 0.92]}),
+            NO_CURVES,
+            False,
+        ),
+        Case(
+            "resnet-56-not-below-plain-56",
+            depth_runs({(20, True): RES_20, (56, True): [0.31, 0.33], (56, False): [0.30, 0.31]}),
+            NO_CURVES,
+            False,
+        ),
+        Case("no-resnet-20", depth_runs({(56, True): RES_20, (56, False): PLAIN_20}), NO_CURVES, None),
+    ],
+    "adaptive_lower_training_loss": [
+        Case(
+            "every-adaptive-below-sgd",
+            optimizer_runs(SGD_LOSSES | ADAM | {("rmsprop", "constant", 1e-3): (0.1, 0.9, 0.9)}),
+            NO_CURVES,
+            True,
+            "SGD 0.3 vs RMSProp 0.1, Adam 0.05 (2/2 below SGD)",
+        ),
+        Case(
+            "rmsprop-above-sgd",
+            optimizer_runs(SGD_LOSSES | ADAM | {("rmsprop", "constant", 1e-3): (0.4, 0.9, 0.9)}),
+            NO_CURVES,
+            False,
+            "(1/2 below SGD)",
+        ),
+        Case("no-adaptive", optimizer_runs(SGD_LOSSES), NO_CURVES, None),
+        Case("no-sgd", optimizer_runs(ADAM), NO_CURVES, None),
+    ],
+    "momentum_decay_close_to_adam": [
+        Case(
+            "within-a-point",
+            optimizer_runs(momentum_cosine(0.975) | ADAM),
+            NO_CURVES,
+            True,
+            "momentum + cosine 97.50 %, Adam 98.00 % (gap +0.50 points)",
+        ),
+        Case("three-points-below", optimizer_runs(momentum_cosine(0.95) | ADAM), NO_CURVES, False, "+3.00"),
+        Case("no-adam", optimizer_runs(momentum_cosine(0.975) | SGD_LOSSES), NO_CURVES, None),
+        Case("no-momentum-cosine", optimizer_runs(ADAM | SGD_LOSSES), NO_CURVES, None),
+    ],
+    "ce_trains_faster_than_mse": [
+        Case(
+            "ce-faster-gap-shrinks", *loss_tables(CE_FASTER), True, "SGD: CE 85.00 %, MSE 30.00 % (gap +55.00"
+        ),
+        Case(
+            "adam-gap-larger",
+            *loss_tables(CE_FASTER | {("adam", "mse"): [0.1, 0.1]}),
+            False,
+            "Adam: CE 90.00 %, MSE 10.00 % (gap +80.00",
+        ),
+        Case("mse-faster-with-sgd", *loss_tables(CE_FASTER | {("sgd", "mse"): [0.9, 0.95]}), False),
+        Case(
+            "no-adam",
+            *loss_tables({k: v for k, v in CE_FASTER.items() if k[0] == "sgd"}),
+            None,
+        ),
+    ],
+    **{claim: sharp_flat_cases(claim) for claim in SHARP_FLAT_TABLES},
+    "warmup_helps_at_large_lr": [
+        Case(
+            "warmup-lower-or-not-diverging",
+            warmup_runs(
+                PLAIN
+                | {("cosine", 1.0): [None, None]}
+                | {("warmup_cosine", 0.01): [0.2, 0.2], ("warmup_cosine", 0.1): [0.25, 0.26]}
+                | {("warmup_cosine", 1.0): [0.4, 0.42]}
+            ),
+            NO_CURVES,
+            True,
+            "best lr without warm-up 0.01 (0.205)",
+        ),
+        Case(
+            "warmup-diverges-at-the-largest-lr",
+            warmup_runs(
+                PLAIN
+                | {("cosine", 1.0): [1.5, 1.6]}
+                | {("warmup_cosine", 0.1): [0.3, 0.31], ("warmup_cosine", 1.0): [None, None]}
+            ),
+            NO_CURVES,
+            False,
+            "lr 1: no warm-up 1.55 (0 diverged), warm-up nan (2 diverged)",
+        ),
+        Case(
+            "within-seed-spread",
+            warmup_runs(
+                {
+                    ("cosine", 0.01): [0.2, 0.21],
+                    ("cosine", 0.1): [0.8, 0.9],
+                    ("warmup_cosine", 0.1): [0.82, 0.86],
+                }
+            ),
+            NO_CURVES,
+            False,
+        ),
+        Case("no-warmup-runs", warmup_runs(PLAIN), NO_CURVES, None),
+        Case(  # a partial sweep: idxmin over no loss at all must not crash the report
+            "every-run-without-warmup-diverged",
+            warmup_runs({("cosine", 0.1): [None, None], ("warmup_cosine", 0.1): [0.3, 0.31]}),
+            NO_CURVES,
+            None,
+            "no run without warm-up ended ok",
+        ),
+        Case(
+            "best-lr-is-the-largest",
+            warmup_runs({("cosine", 0.01): [0.5], ("cosine", 0.1): [0.2], ("warmup_cosine", 0.1): [0.1]}),
+            NO_CURVES,
+            None,
+            "no peak learning rate above the best one without warm-up (0.1)",
+        ),
+    ],
+    "batchnorm_tolerates_larger_lr": [
+        Case(
+            "bn-trains-at-larger-lr",
+            norm_runs(BN_TRAINS | NO_BN_AT_SMALL_LR | NO_BN_BLOWS_UP),
+            NO_CURVES,
+            True,
+            "largest trainable lr: BN 1, no BN 0.1",
+        ),
+        Case(
+            "only-bn-trainable",
+            norm_runs(BN_TRAINS | {("mlp", 0.1, None): [None, None]}),
+            NO_CURVES,
+            True,
+            "BN 1.0, no BN None",
+        ),
+        Case(
+            "both-train-at-the-same-lr",
+            norm_runs(BN_TRAINS | NO_BN_AT_SMALL_LR | {("mlp", 1.0, None): [0.8, 0.85]}),
+            NO_CURVES,
+            False,
+        ),
+        Case(
+            "only-no-bn-trainable",
+            norm_runs({("keskar_f1", 0.1, None): [0.3, 0.95]} | NO_BN_AT_SMALL_LR),
+            NO_CURVES,
+            False,
+        ),
+        Case(
+            "neither-trainable",
+            norm_runs({("keskar_f1", 0.1, None): [0.2, 0.3], ("mlp", 0.1, None): [None, 0.3]}),
+            NO_CURVES,
+            None,
+        ),
+    ],
+    "clipping_prevents_divergence": [
+        Case(
+            "clipped-runs-survive",
+            norm_runs(
+                NO_BN_AT_SMALL_LR
+                | {("mlp", 1.0, None): [None, None], ("mlp", 1.0, 1.0): [0.6, 0.62]}
+                | {("keskar_f1", 10.0, None): [None]}  # BatchNorm network: not the one the claim is about
+            ),
+            NO_CURVES,
+            True,
+            "lr 1: 2 diverged unclipped, 0 clipped (clipped test accuracy 61.0 %)",
+        ),
+        Case(
+            "a-clipped-run-diverges",
+            norm_runs({("mlp", 1.0, None): [None, None], ("mlp", 1.0, 1.0): [None, 0.62]}),
+            NO_CURVES,
+            False,
+            "lr 1: 2 diverged unclipped, 1 clipped",
+        ),
+        Case(
+            "no-clipped-run-at-that-lr",
+            norm_runs({("mlp", 1.0, None): [None, 0.5], ("mlp", 0.1, 1.0): [0.9]}),
+            NO_CURVES,
+            False,
+            "lr 1: 1 diverged unclipped, no clipped run",
+        ),
+        Case("nothing-diverged", norm_runs(NO_BN_AT_SMALL_LR | {("mlp", 0.1, 1.0): [0.9]}), NO_CURVES, None),
+    ],
+    "stuck_is_not_small_gradient": [
+        Case(
+            "plateau-large-gradient",
+            *stuck_tables(PLATEAU, STEADY_GRAD),
+            True,
+            "seed 1: loss 2.3 at update 60",
+        ),
+        Case(
+            "plateau-small-gradient",
+            *stuck_tables(PLATEAU, SHRINKING_GRAD),
+            False,
+            "median 0.01 on the plateau",
+        ),
+        Case("loss-keeps-falling", *stuck_tables(FALLING, STEADY_GRAD), False),
+        Case(
+            "no-ok-run",
+            stuck_tables(PLATEAU, STEADY_GRAD)[0].assign(status="diverged"),
+            stuck_tables(PLATEAU, STEADY_GRAD)[1],
+            None,
+        ),
+    ],
+    "epoch_faster_with_large_batch": [
+        Case(
+            "600x-shorter", timing_runs(GPU_LIKE), NO_CURVES, True, "60.6 s at batch 1, 101 ms at batch 1,000"
+        ),
+        Case("10x-shorter", timing_runs(CPU_LIKE), NO_CURVES, False, "10x shorter"),
+        Case("no-batch-1000", timing_runs({1: (60.0, 1e-3), 100: (0.8, 2e-3)}), NO_CURVES, None),
+    ],
+    "update_time_grows_slowly": [
+        Case("2x", timing_runs(GPU_LIKE), NO_CURVES, True, "1.01 ms at batch 1, 2.02 ms at batch 100: 2.0x"),
+        Case("50x", timing_runs(CPU_LIKE), NO_CURVES, False, ": 50.0x"),
+        Case("no-batch-100", timing_runs({1: (60.0, 1e-3), 1000: (0.1, 1e-2)}), NO_CURVES, None),
+    ],
+    "update_time_flat_up_to_large_batches": [
+        Case("flat", timing_runs(GPU_LIKE), NO_CURVES, True, "batch^0.13 for batch 1,000-4,000"),
+        Case("linear", timing_runs(CPU_LIKE), NO_CURVES, False, "batch^1.00"),
+        Case("one-large-batch", timing_runs({1: (60.0, 1e-3), 1000: (0.1, 1e-2)}), NO_CURVES, None),
+    ],
+    "toy_gd_lr_extremes": [
+        Case("oscillates-and-crawls", NO_RUNS, lr_extremes(), True, "b changed sign in 99 of the last 99"),
+        Case("large-lr-settles", NO_RUNS, lr_extremes(flips=10), False),
+        Case("small-lr-gets-halfway", NO_RUNS, lr_extremes(small_final=4.0), False),
+        Case("missing-path", NO_RUNS, lr_extremes().iloc[:1], None),
+        Case("several-toy-runs", NO_RUNS, two_toy_runs(lr_extremes()), None),
+    ],
+    "toy_adagrad_bursts_decay_fixes": [
+        Case("decay-removes-bursts", NO_RUNS, adagrad(), True, "3 bursts up to |b| = 0.5"),
+        Case(
+            "decay-bursts-too",
+            NO_RUNS,
+            adagrad(decay_bursts=2),
+            False,
+            "with decay: close at update 60, 2 bursts",
+        ),
+        Case("decay-never-close", NO_RUNS, adagrad(decay_close=np.nan), False, "never got close"),
+        Case("missing-path", NO_RUNS, adagrad().iloc[:1], None),
+        Case("several-toy-runs", NO_RUNS, two_toy_runs(adagrad()), None),
+    ],
+    "toy_momentum_passes_critical_point": [
+        Case("momentum-passes", NO_RUNS, momentum(), True, "ends 1e-05 from the minimum"),
+        Case("gd-crosses-zero", NO_RUNS, momentum(gd_min_x=-0.1), False),
+        Case("momentum-stops-short", NO_RUNS, momentum(momentum_final=0.5), False),
+        Case("missing-path", NO_RUNS, momentum().iloc[:1], None),
+    ],
+    "toy_mse_stalls_ce_trains": [
+        Case("mse-stuck", NO_RUNS, mse_vs_ce(), True, "GD + MSE: 1 → 0.999 (gradient 1.0e-09 at the start)"),
+        Case("mse-trains", NO_RUNS, mse_vs_ce(mse_final=0.5), False),
+        Case("missing-path", NO_RUNS, mse_vs_ce(paths=("gd_cross_entropy", "gd_mse")), None),
+    ],
+    "toy_bias_correction": [
+        Case("correction-removes-bias", NO_RUNS, ewa(), True, "0.000 with it"),
+        Case("correction-off", NO_RUNS, ewa(corrected_error=-0.5), False),
+        Case("no-average", NO_RUNS, mse_vs_ce(), None),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("claim", "case"),
+    [(claim, case) for claim, cases in CASES.items() for case in cases],
+    ids=[f"{claim}-{case.label}" for claim, cases in CASES.items() for case in cases],
+)
+def test_claim_verdict(claim: str, case: Case) -> None:
+    result = CLAIMS[claim].fn(case.runs, case.curves)
+    assert result.reproduced is case.expected, result.measured
+    assert case.text in result.measured
+    assert result.measured
+
+
+def test_every_claim_is_decided_both_ways() -> None:
+    """Each registered claim has ✓, ✗ and undecided cases here, or is decided both ways in the file named."""
+    assert not set(CASES) & set(ELSEWHERE)
+    assert set(CASES) | set(ELSEWHERE) == set(CLAIMS)
+    for claim, cases in CASES.items():
+        assert {c.expected for c in cases} == {True, False, None}, claim
+    for claim, file in ELSEWHERE.items():
+        assert claim in (ROOT / "tests" / file).read_text(), (claim, file)
+
+
+def registered() -> list[tuple[str, str, str]]:
+    """(kind, name, experiment) of every registered claim, figure and table."""
+    return (
+        [("claim", c.claim_id, c.experiment) for c in CLAIMS.values()]
+        + [("figure", f.name, f.experiment) for f in FIGURES.values()]
+        + [("table", name, experiment) for name, (experiment, _) in TABLES.items()]
+    )
+
+
+def test_every_claim_figure_and_table_names_an_experiment() -> None:
+    """``make sweep EXP=<experiment>`` (the report's rerun command) runs ``experiments/<experiment>.yaml``;
+    its runs go to ``results/<experiment_name>/``, where the report and the figures read ``<experiment>``:
+    so the file must exist and, composed as the CLI composes it, name itself."""
+    named = {experiment for _, _, experiment in registered()}
+    files = {p.stem for p in (ROOT / "experiments").glob("*.yaml")}
+    missing = [(kind, name, e) for kind, name, e in registered() if e not in files]
+    assert not missing, f"no experiments/<experiment>.yaml for {missing}"
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        recorded_as = {e: compose("config", overrides=[f"experiment={e}"]).experiment_name for e in named}
+    assert recorded_as == {e: e for e in named}
