@@ -135,6 +135,16 @@ def test_search_rows_that_differ_only_in_lb_share_their_sb_runs() -> None:
     assert list(table["wall time (min)"]) == [8.0, 8.0, 2.0]
 
 
+def test_search_rows_of_other_candidates_do_not_share_sb_runs() -> None:
+    """Same visible setting, another candidate (e.g. another epoch cap or search round): its own SB runs."""
+    first = gap_runs(CLEAR_GAP, candidate="a")
+    other = gap_runs({"sb": [0.99] * 4, "lb": [0.965] * 4}, candidate="b", lb=15000)
+    table = search(pd.concat([first, other]), NO_CURVES)
+    assert list(table["candidate"]) == ["a", "b"]
+    assert list(table["test SB (%)"]) == [98.5, 99.0]
+    assert list(table["seeds"]) == [4, 4]
+
+
 def sharp_flat_runs(sharp: dict[str, list[float]], test: dict[str, list[float]]) -> pd.DataFrame:
     """sharp_flat runs of one network, one per seed: each regime's ε-sharpness, adaptive ε-sharpness
     (half of it), top eigenvalue (a tenth) and source test accuracy."""

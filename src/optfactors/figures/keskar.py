@@ -94,20 +94,28 @@ def setting_columns(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def candidate_settings(runs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`setting_columns` after the search candidate: runs are pooled within a candidate only, since
+    candidates may differ in what the columns do not show (e.g. the epoch cap, or the round they ran in)."""
+    setting = setting_columns(runs)
+    setting.insert(0, "candidate", runs[CANDIDATE].fillna("") if CANDIDATE in runs else "")
+    return setting
+
+
 @register_table("search", "keskar_gap_search")
 def search(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """Every setting the generalization-gap search tried (conf/candidate/ and LB sizes swept over one), one
     row each: SB and LB each trained until the training loss reached the target or stopped
     improving, on the search seeds; mean train and test accuracy, the gap SB - LB ± its seed standard
     deviation, epochs, how many runs stopped at the epoch cap, and the wall time of the row's runs. Settings
-    that differ only in LB share their SB runs (an SB run does not use the LB size); a setting left before
-    its LB runs shows 0 seeds. The chosen settings are confirmed on other seeds in keskar_gap. The commands
-    that made these runs: README.md, "The generalization-gap search"."""
+    of one candidate that differ only in LB share their SB runs (an SB run does not use the LB size); a
+    setting left before its LB runs shows 0 seeds. The chosen settings are confirmed on other seeds in
+    keskar_gap. The commands that made these runs: README.md, "The generalization-gap search"."""
     ok = ok_runs(runs)
     if ok.empty:
         return pd.DataFrame()
     frame = ok.assign(capped=is_capped(ok))
-    setting = setting_columns(ok)
+    setting = candidate_settings(ok)
     keys = list(setting.columns)
     full = setting.apply(tuple, axis=1)
     without_lb = setting.drop(columns="LB").apply(tuple, axis=1)
@@ -126,7 +134,6 @@ def search(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
         both = pd.concat([sb, lb])
         rows.append(
             {
-                "candidate": both[CANDIDATE].iloc[0] if CANDIDATE in both else "",
                 **dict(zip(keys, values, strict=True)),
                 "epochs SB": round(sb["epochs"].mean(), 1),
                 "epochs LB": round(lb["epochs"].mean(), 1),
@@ -276,7 +283,7 @@ def search_figure(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
         color="0.35",
     )
     ok = ok_runs(runs)
-    setting = setting_columns(ok)
+    setting = candidate_settings(ok)
     lb_sizes = (
         setting[ok["regime"] == "lb"].groupby([c for c in setting.columns if c != "LB"])["LB"].nunique()
     )
