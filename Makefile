@@ -17,7 +17,7 @@ DATA_DIR ?= $(if $(wildcard ../shared/data/mnist.npz),$(abspath ../shared/data),
 export DATA_DIR
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-all lint sweep reproduce collect figures report bench clean
+.PHONY: help install test test-all lint sweep reproduce collect figures report dashboard bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,11 +55,15 @@ collect: install ## run records of EXP -> results/<exp>/runs.csv and curves.csv
 figures: install ## every registered figure whose tables exist -> results/figures/*.png|pdf
 	$(BIN)/python -m optfactors.figures --results $(RESULTS)
 
-report: install ## every registered claim, checked against the tables -> results/REPORT.md
+report: install ## every registered claim, checked against the tables -> results/REPORT.md; then one W&B run per study
 	$(BIN)/python -m optfactors.report --results $(RESULTS)
+	$(BIN)/python -m optfactors.wandb_report --results $(RESULTS)
+
+dashboard: install ## per study, a W&B report of the lecture's figures (offline: specs -> results/dashboards/)
+	$(BIN)/python -m optfactors.dashboards --profile $(PROFILE) --out $(RESULTS)/dashboards
 
 bench: install ## benchmarks (one process, quiet machine please) -> results/bench/bench.csv and a table
 	$(BIN)/python -m optfactors.bench --results results
 
 clean: ## remove Hydra, Lightning and W&B output folders (keeps results/ and .venv)
-	rm -rf outputs multirun lightning_logs wandb
+	rm -rf outputs multirun lightning_logs wandb results/wandb results/paper/wandb

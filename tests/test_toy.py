@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -61,13 +63,31 @@ def test_surface_gradients_are_what_the_lecture_needs():
     assert surface(torch.tensor([-0.1, 0.0])) < 0
 
 
-def test_trajectory_keeps_every_kth_point_and_the_last_and_stops_at_divergence():
+def _sign_flips(values) -> int:
+    return int((values[1:] * values[:-1] < 0).sum())
+
+
+def test_a_thinned_oscillating_path_still_oscillates_and_keeps_its_extremes():
+    """GD at lr 1e-2 on the valley flips b at every update; every 2nd point of it drew b as a flat 1.0."""
     full = trajectory(elongated(), (-10.0, 1.0), functools.partial(torch.optim.SGD, lr=1e-2), 1000)
-    path = thin(full, 300)
-    assert list(path["step"][:3]) == [0, 4, 8] and path["step"].iloc[-1] == 1000
-    assert path["y"].iloc[-1] == 1.0 and path["y"].iloc[1] == 1.0  # b -> -b every update: back at 1 every 2nd
+    assert _sign_flips(full["y"].to_numpy()) == 1000
+    assert thin(full, 1001, ("x", "y")).equals(full)  # a path that fits is kept whole
+    path = thin(full, 300, ("x", "y"))  # windows of 14 updates, each keeps its extremes of x and y
+    y = path["y"].to_numpy()
+    assert len(path) <= 300 and path["step"].iloc[0] == 0 and path["step"].iloc[-1] == 1000
+    assert y.max() == full["y"].max() == 1.0 and y.min() == full["y"].min() == -1.0
+    assert _sign_flips(y) >= 2 * 71  # each of the 72 windows goes up and down (every 4th point: never)
+    assert _sign_flips(full["y"].iloc[::4].to_numpy()) == 0
+
+
+def test_thinning_keeps_burst_peaks_and_stops_at_divergence():
+    steps = np.arange(10_001)
+    burst = pd.DataFrame({"step": steps, "x": steps / 10_000, "y": np.where(steps == 4_321, 0.8, 0.0)})
+    path = thin(burst, 100, ("x", "y"))
+    assert len(path) <= 100 and path["y"].max() == 0.8 and 4_321 in path["step"].tolist()
     blown = trajectory(elongated(), (-10.0, 1.0), functools.partial(torch.optim.SGD, lr=1.0), 10_000)
     assert not math.isfinite(blown["loss"].iloc[-1]) and len(blown) < 10_001
+    assert thin(blown, 10, ("x", "y"))["step"].iloc[-1] == blown["step"].iloc[-1]
     summary = stage.summarize(blown, elongated(), 1e-2, 0.1)
     assert summary["diverged"] and summary["steps"] == blown["step"].iloc[-1]
 

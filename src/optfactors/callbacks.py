@@ -1,4 +1,4 @@
-"""Trainer callbacks: update/epoch timing, the divergence guard, and the per-epoch history."""
+"""Trainer callbacks: update/epoch timing (and its logging), the divergence guard, the per-epoch history."""
 
 from __future__ import annotations
 
@@ -83,6 +83,39 @@ class UpdateTimer(pl.Callback):
         """Median time per update without the first ``skip_first`` (warm-up) updates, if there are more."""
         times = self.update_times[skip_first:] if len(self.update_times) > skip_first else self.update_times
         return statistics.median(times) if times else None
+
+
+class TimingLogger(pl.Callback):
+    """Logs the timing of every training epoch to the trainer's loggers (W&B history, CSV).
+
+    Keys: ``time/epoch_s`` (the epoch's wall time), ``time/per_update_s`` (median over the epoch's updates,
+    without the run's first ``skip_first`` warm-up updates when the epoch has others), ``time/wall_s`` (since
+    the fit started) and ``updates`` (so far). Place it after ``timer`` in the callback list.
+    """
+
+    def __init__(self, timer: UpdateTimer, skip_first: int) -> None:
+        self.timer, self.skip_first = timer, skip_first
+        self._t_fit = 0.0
+        self._first_update = 0
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._t_fit = time.perf_counter()
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._first_update = len(self.timer.update_times)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        times = self.timer.update_times[self._first_update :]
+        warm = self.timer.update_times[max(self._first_update, self.skip_first) :]
+        metrics = {
+            "time/epoch_s": self.timer.epoch_times[-1],
+            "time/wall_s": time.perf_counter() - self._t_fit,
+            "updates": float(trainer.global_step),
+        }
+        if warm or times:
+            metrics["time/per_update_s"] = statistics.median(warm or times)
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=trainer.global_step)
 
 
 class EpochHistory(pl.Callback):

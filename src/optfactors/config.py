@@ -1,13 +1,16 @@
 """Validation of a resolved run config: each bad value is one ConfigError (key, value, what is allowed).
 
-Hydra already rejects unknown config-group options (listing the known ones) and, in struct mode, typo'd
-keys; this module checks the values. It runs before any data is loaded or model built.
+Hydra already rejects unknown config-group options and, in struct mode, typo'd keys (optfactors.hydra_errors
+puts those in one line too); this module checks the values, and the choices of ``optional`` groups, which
+Hydra lets pass. It runs before any data is loaded or model built.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from numbers import Real
+from pathlib import Path
 from typing import Any
 
 from optfactors.data import DATASETS, num_batches
@@ -20,6 +23,33 @@ class ConfigError(ValueError):
     def __init__(self, key: str, value: Any, allowed: str) -> None:
         super().__init__(f"{key}={value!r}: {allowed}")
         self.key, self.value, self.allowed = key, value, allowed
+
+
+class UnknownOption(ConfigError):
+    """A config-group choice with no config file: ``optimizer=adamx: no such option; choose one of ...``."""
+
+    def __init__(self, group: str, choice: str, options: Sequence[str]) -> None:
+        super().__init__(group, choice, f"no such option; choose one of {', '.join(options)}")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}: {self.allowed}"
+
+
+def group_options(conf_dir: Path, group: str) -> list[str]:
+    """The options of config group ``group``: the names of ``conf_dir/<group>/*.yaml``."""
+    return sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+
+
+def check_choices(choices: Mapping[str, str | None], conf_dir: Path) -> None:
+    """Raise UnknownOption for a group choice (Hydra's ``runtime.choices``) without a config file in
+    ``conf_dir``. Hydra refuses those itself, except in ``optional`` groups (experiment, setting, problem),
+    where a typo would silently select nothing."""
+    for name, choice in choices.items():
+        group = name.partition("@")[0]
+        if choice is None or group.startswith("hydra/") or not (conf_dir / group).is_dir():
+            continue
+        if not (conf_dir / group / f"{choice}.yaml").is_file():
+            raise UnknownOption(group, choice, group_options(conf_dir, group))
 
 
 def _is_int(value: Any) -> bool:

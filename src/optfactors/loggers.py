@@ -3,42 +3,26 @@
 from __future__ import annotations
 
 import logging
-import netrc
-import os
+import statistics
 import sys
 from typing import Any
-from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
+from optfactors.results import method_columns
+from optfactors.wandb_target import wandb_mode
+
 log = logging.getLogger(__name__)
-
-
-def wandb_mode(configured: str) -> str:
-    """The W&B mode to use: ``configured`` unless it is ``auto``.
-
-    ``auto`` honours ``WANDB_MODE`` if set, else is ``online`` when an API key is configured
-    (``WANDB_API_KEY`` or a ``wandb login`` entry in ~/.netrc) and ``offline`` otherwise, so a run never
-    stops at a login prompt.
-    """
-    if configured != "auto":
-        return configured
-    if os.environ.get("WANDB_MODE"):
-        return os.environ["WANDB_MODE"]
-    if os.environ.get("WANDB_API_KEY"):
-        return "online"
-    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
-    try:
-        found = netrc.netrc(os.environ.get("NETRC")).authenticators(host)
-    except (OSError, netrc.NetrcParseError):
-        found = None
-    return "online" if found and found[2] else "offline"
 
 
 def build_loggers(
     logger_cfg: dict[str, Any], save_dir: str, name: str, group: str, tags: list[str], config: dict[str, Any]
 ) -> list[Logger]:
-    """CSV logger in ``save_dir``, plus a W&B run named ``name`` in ``group`` unless W&B is off."""
+    """CSV logger in ``save_dir``, plus a W&B run named ``name`` in ``group`` unless W&B is off.
+
+    The W&B run's config is ``config`` plus ``method``: the optimizer, schedule and loss names of runs.csv
+    (``method.optimizer`` tells momentum from SGD), for grouping in dashboards.
+    """
     loggers: list[Logger] = [CSVLogger(save_dir, name="csv", version="")]
     wandb_cfg = logger_cfg.get("wandb")
     mode = wandb_mode(wandb_cfg["mode"]) if wandb_cfg else "disabled"
@@ -51,11 +35,39 @@ def build_loggers(
                 entity=wandb_cfg.get("entity"),
                 group=group,
                 tags=[*tags, *wandb_cfg.get("tags", [])],
-                config=config,
+                config={**config, "method": method_columns(config)},
                 mode=mode,
             )
         )
     return loggers
+
+
+#: Summary keys that stay in the W&B summary when None: their absence is the result.
+NULLABLE = ("error", "diverged_at")
+
+
+def run_summary(record: dict[str, Any]) -> dict[str, Any]:
+    """A run record's outcome and timing as W&B summary keys.
+
+    The timing keys are those `optfactors.callbacks.TimingLogger` logs each epoch, here for the whole run:
+    ``time/per_update_s`` (median, warm-up excluded), ``time/epoch_s`` (median over epochs), ``time/wall_s``
+    (this attempt's wall time), ``updates``. Fields a record lacks (an analysis stage has no updates) are
+    left out.
+    """
+    epoch_times = record.get("time_per_epoch_s") or []
+    summary = {
+        "status": record.get("status"),
+        "run_key": record.get("run_key"),
+        "error": record.get("error"),
+        "diverged_at": record.get("diverged_at"),
+        "stop_reason": record.get("stop_reason"),
+        "epochs": record.get("epochs"),
+        "updates": record.get("updates"),
+        "time/per_update_s": record.get("time_per_update_s"),
+        "time/epoch_s": statistics.median(epoch_times) if epoch_times else None,
+        "time/wall_s": record.get("wall_time_s"),
+    }
+    return {k: v for k, v in summary.items() if v is not None or k in NULLABLE}
 
 
 def close_wandb(loggers: list[Logger], summary: dict[str, Any], rank: int) -> None:

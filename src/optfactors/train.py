@@ -1,4 +1,4 @@
-"""The Hydra entry point (console script ``optfactors``): compose -> validate -> train -> test -> record."""
+"""The Hydra entry point (``optfactors`` runs it): compose -> validate -> train -> test -> record."""
 
 from __future__ import annotations
 
@@ -14,15 +14,23 @@ from typing import Any
 import hydra
 import lightning.pytorch as pl
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_method, instantiate
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from omegaconf import DictConfig
 
-from optfactors.callbacks import Diverged, DivergenceGuard, EpochHistory, RandomState, UpdateTimer
-from optfactors.config import ConfigError, validate
+from optfactors.callbacks import (
+    Diverged,
+    DivergenceGuard,
+    EpochHistory,
+    RandomState,
+    TimingLogger,
+    UpdateTimer,
+)
+from optfactors.config import ConfigError, check_choices, validate
 from optfactors.data import DataError, load_arrays
-from optfactors.loggers import build_loggers, close_wandb
+from optfactors.loggers import build_loggers, close_wandb, run_summary
 from optfactors.record import (
     FINAL_STATUSES,
     checkpoint_dir,
@@ -71,8 +79,15 @@ def _final_metrics(trainer: pl.Trainer, history: EpochHistory) -> dict[str, floa
 def _callbacks(
     cfg: DictConfig, ckpt_dir: Path, timer: UpdateTimer, history: EpochHistory
 ) -> list[pl.Callback]:
-    """Timing, history, RNG state, divergence guard; per-epoch checkpoint, early stopping, progress bar."""
-    callbacks: list[pl.Callback] = [timer, history, RandomState(), DivergenceGuard()]
+    """Timing (and its logging), history, RNG state, divergence guard; per-epoch checkpoint, early stopping,
+    progress bar."""
+    callbacks: list[pl.Callback] = [
+        timer,
+        TimingLogger(timer, TIMING_SKIP_FIRST),
+        history,
+        RandomState(),
+        DivergenceGuard(),
+    ]
     if cfg.checkpoint.every_n_epochs:
         callbacks.append(
             ModelCheckpoint(  # top-1 without a monitor = the latest, overwritten in place as last.ckpt
@@ -216,7 +231,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             write_json_atomic(path, record)
             if status in FINAL_STATUSES and not cfg.checkpoint.keep:
                 shutil.rmtree(ckpt_dir, ignore_errors=True)
-        close_wandb(loggers, {"status": status, "run_key": key, "error": error}, rank)
+        close_wandb(loggers, run_summary(record), rank)
         leave_process_group()
     log.info("run %s: %s -> %s", key, status, path)
     return record
@@ -243,6 +258,7 @@ def main(cfg: DictConfig) -> None:
     """
     outcome: dict[str, Any]
     try:
+        check_choices(HydraConfig.get().runtime.choices, CONF_DIR)
         record = stage_function(cfg)(cfg)
         outcome = {
             "run_key": record["run_key"],

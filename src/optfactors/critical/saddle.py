@@ -96,7 +96,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             summary[f"{variant}_escape_step"] = escape_step(path, params.descent.drop)
             summary[f"{variant}_final_loss"] = float(path["loss"].iloc[-1])
             summary[f"{variant}_max_distance"] = float(path["distance"].max())
-            kept = thin(path, params.max_points)
+            kept = thin(path, params.max_points, ("loss",))
             analysis.rows += [{"table": "descent", "variant": variant, **r} for r in kept.to_dict("records")]
             log.info("saddle_escape: %s GD escapes at %s", variant, summary[f"{variant}_escape_step"])
         analysis.rows.insert(0, summary)

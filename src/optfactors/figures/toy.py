@@ -59,8 +59,8 @@ def _paths(ax: Axes, paths: pd.DataFrame, labels: list[str]) -> None:
 def adaptive_lr(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     """The elongated valley (minimum at the star): plain GD at the lecture's two learning rates, the
     lecture's Adagrad with its bursts, learning-rate decay and warm-up, and RMSProp / Adam / torch's Adagrad;
-    the bottom panels show the steep coordinate b against updates (paths are stored at every k-th update,
-    so burst peaks may be drawn lower than they were: the claim uses every update)."""
+    the bottom panels show the steep coordinate b against updates (long paths are stored as the extremes of
+    each window of updates, so oscillations and burst peaks keep their size: `toy.trajectory.thin`)."""
     surfaces, paths = toy_rows(curves, "surface"), toy_rows(curves, "path")
     paths = paths[paths["demo"] == "elongated"]
     panels = [

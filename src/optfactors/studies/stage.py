@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 from optfactors.config import validate
 from optfactors.figures import FIGURES, FORMATS
 from optfactors.figures.style import use_style
-from optfactors.loggers import build_loggers, close_wandb, log_to_wandb
+from optfactors.loggers import build_loggers, close_wandb, log_to_wandb, run_summary
 from optfactors.record import (
     finished_record,
     provenance,
@@ -147,6 +147,6 @@ def closing(
         except Exception:  # the record is written: a logging or drawing failure must not fail the run
             log.warning("could not log run %s to its loggers", record["run_key"], exc_info=True)
         finally:
-            close_wandb(loggers, {k: record[k] for k in ("status", "run_key", "error")}, 0)
+            close_wandb(loggers, run_summary(record), 0)
 
     return after

@@ -1,8 +1,9 @@
 """The analysis stage of ``experiments/toy.yaml``: every 2-D demonstration of the lecture in one run.
 
 Rows of the record's long table (``curves.csv``), told apart by ``table``: ``surface`` (the loss on a grid,
-for contours), ``path`` (every k-th point of each optimizer path), ``path_summary`` (numbers computed from
-every update of each path: where it ended, how close it came, bursts) and ``ewa`` (weighted averages).
+for contours), ``path`` (each optimizer path: every update, or for long ones the extremes of x and y in
+each window of updates, `thin`), ``path_summary`` (numbers computed from every update of each path: where
+it ended, how close it came, bursts) and ``ewa`` (weighted averages).
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def demo_rows(name: str, demo: DictConfig, params: DictConfig) -> Rows:
         path = trajectory(surface, demo.start, instantiate(spec.optimizer), spec.steps, schedule)
         tags = {"demo": name, "path": label, "surface": surface.name}
         rows.append({"table": "path_summary", **tags, **summarize(path, surface, params.close, params.burst)})
-        rows += [{"table": "path", **tags, **row} for row in thin(path, params.max_points).to_dict("records")]
+        kept = thin(path, params.max_points, ("x", "y"))
+        rows += [{"table": "path", **tags, **row} for row in kept.to_dict("records")]
         log.info("toy %s/%s: %d updates in %.1f s", name, label, spec.steps, time.perf_counter() - began)
     for surface in surfaces.values():
         rows += surface_rows(surface, params.grid_points)

@@ -49,11 +49,22 @@ def trajectory(
     return pd.DataFrame(rows, columns=["step", "x", "y", "loss", "grad_norm", "lr"])
 
 
-def thin(path: pd.DataFrame, max_points: int) -> pd.DataFrame:
-    """Every ``ceil(len(path) / max_points)``-th row of ``path`` and its last one (to store and draw)."""
-    stride = max(1, math.ceil(len(path) / max_points))
-    kept = path.iloc[::stride]
-    return kept if kept.index[-1] == path.index[-1] else pd.concat([kept, path.iloc[[-1]]])
+def thin(path: pd.DataFrame, max_points: int, columns: Sequence[str]) -> pd.DataFrame:
+    """At most ``max_points`` rows of ``path`` to store and draw, without aliasing: every row when they fit;
+    else, in consecutive windows of rows, the rows where each of ``columns`` is smallest and largest, and
+    the first and last rows. An oscillation keeps its swing and a burst its peak (every k-th row would turn
+    a sign flip at every update into a constant at stride 2)."""
+    if len(path) <= max_points:
+        return path
+    windows = max(1, (max_points - 2) // (2 * len(columns)))
+    window = np.arange(len(path)) // math.ceil(len(path) / windows)
+    kept = {0, len(path) - 1}
+    for column in columns:
+        values = pd.Series(path[column].to_numpy()).dropna()
+        grouped = values.groupby(window[values.index])
+        kept.update(grouped.idxmin())
+        kept.update(grouped.idxmax())
+    return path.iloc[sorted(kept)]
 
 
 def weighted_averages(values: Sequence[float], beta: float) -> pd.DataFrame:

@@ -1,0 +1,117 @@
+"""The command line: Hydra's refusals (unknown option, typo'd key) answer in one line with exit code 2, like
+the project's own validation; ``HYDRA_FULL_ERROR=1`` keeps the traceback. Every case fails before training."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException, OverrideParseException
+
+from optfactors.config import group_options
+from optfactors.hydra_errors import describe
+from optfactors.train import CONF_DIR
+
+
+def optfactors(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m optfactors ARGS`` with this environment's Python (what the console script runs)."""
+    return subprocess.run(
+        [sys.executable, "-m", "optfactors", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OPTFACTORS_PROGRESS_BAR": "false", **(env or {})},
+    )
+
+
+def options(group: str) -> str:
+    return ", ".join(group_options(CONF_DIR, group))
+
+
+REFUSED = [
+    (
+        "optimizer=adamx",
+        "no such option; choose one of adagrad, adam, adamw, momentum, nesterov, rmsprop, sgd",
+    ),
+    ("data=imagenet", "no such option; choose one of cifar10, mnist"),
+    ("model=resnet9000", f"no such option; choose one of {options('model')}"),
+    ("loss=hinge", "no such option; choose one of cross_entropy, mse"),
+    ("optimizer.lrr=0.1", "no such key; did you mean optimizer.lr?"),
+    ("trainer.max_epoch=3", "no such key; did you mean trainer.max_epochs?"),
+    # `experiment` is an optional group: Hydra itself would silently run the default config
+    ("experiment=nope", f"no such option; choose one of {options('experiment')}"),
+]
+
+
+@pytest.mark.parametrize(("override", "message"), REFUSED, ids=[o for o, _ in REFUSED])
+def test_a_bad_option_or_key_is_one_line_and_exit_code_2(tmp_path: Path, override: str, message: str):
+    result = optfactors(override, f"hydra.run.dir={tmp_path}/out", f"paths.results={tmp_path}/results")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"optfactors: config error: {override}: {message}"]
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_bad_option_in_a_sweep_stops_it_before_any_run(tmp_path: Path):
+    result = optfactors(
+        "-m", "optimizer=sgd,adamx", f"hydra.sweep.dir={tmp_path}/s", f"paths.results={tmp_path}/r"
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"optfactors: config error: optimizer=adamx: {REFUSED[0][1]}"
+    ]
+    assert not (tmp_path / "s" / "0").exists() and not (tmp_path / "r").exists()
+
+
+def test_a_bad_optional_group_choice_in_a_sweep_is_an_invalid_run(tmp_path: Path):
+    result = optfactors(
+        "-m", "experiment=nope", f"hydra.sweep.dir={tmp_path}/s", f"paths.results={tmp_path}/r"
+    )
+    assert result.returncode == 1
+    line = f"  invalid: (no run key): config error: experiment=nope: {REFUSED[-1][1]}"
+    assert line in result.stderr.splitlines()
+
+
+def test_hydra_full_error_keeps_the_traceback(tmp_path: Path):
+    result = optfactors("optimizer=adamx", f"hydra.run.dir={tmp_path}/out", env={"HYDRA_FULL_ERROR": "1"})
+    assert result.returncode == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "MissingConfigException: In 'config': Could not find 'optimizer/adamx'" in result.stderr
+    assert "optfactors: config error" not in result.stderr
+
+
+def test_help_still_lists_the_config_groups():
+    result = optfactors("--help")
+    assert result.returncode == 0
+    assert "optimizer: adagrad, adam, adamw, momentum, nesterov, rmsprop, sgd" in result.stdout
+
+
+def _refusal(*overrides: str) -> Exception:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        try:
+            compose("config", overrides=list(overrides))
+        except Exception as err:
+            return err
+    raise AssertionError(f"{overrides} composed")
+
+
+def test_unparsable_overrides_and_keys_without_a_near_match_read_in_one_line():
+    err = _refusal("optimizer=adam=")
+    assert isinstance(err, OverrideParseException)
+    assert (
+        describe(err, ["optimizer=adam="])
+        == "optimizer=adam=: not an override (extraneous input '=' expecting <EOF>)"
+    )
+    err = _refusal("optimizer.zzz=1")
+    assert isinstance(err, ConfigCompositionException)
+    assert describe(err, ["optimizer.zzz=1"]) == (
+        "optimizer.zzz=1: no such key; optimizer has _target_, _partial_, lr, momentum, weight_decay "
+        "(+optimizer.zzz=... adds a new key)"
+    )
+    assert (
+        describe(_refusal("optimzer=adam"), ["optimzer=adam"])
+        == "optimzer=adam: no such key; did you mean optimizer?"
+    )
