@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from optfactors.claims import CLAIMS, Claim
+from optfactors.claims import CLAIMS, check_claims
 from optfactors.figures import FIGURES, TABLES, write_tables
 from optfactors.results import load_tables, status_counts
 
@@ -48,12 +48,11 @@ def experiment_section(results_dir: Path, experiment: str) -> list[str]:
         return lines + [f"Not run yet: {command}", ""]
     runs, curves = tables
     lines += [f"{len(runs)} runs ({status_counts(runs)}). Rerun: {command}", ""]
-    claims: list[Claim] = [c for c in CLAIMS.values() if c.experiment == experiment]
-    if claims:
+    checked = check_claims(experiment, runs, curves)
+    if checked:
         lines += [_row(HEADER), _row(tuple("---" for _ in HEADER))]
         details = []
-        for claim in claims:
-            result = claim.fn(runs, curves)
+        for claim, result in checked:
             lines.append(
                 _row(
                     (

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from optfactors.claims import CLAIMS
+from optfactors.claims import CLAIMS, check_claims
 from optfactors.figures import FIGURES, TABLES
 from optfactors.report import MARKS, experiments
 from optfactors.results import load_tables, status_counts
@@ -34,8 +34,7 @@ def report_keys(study: str) -> dict[str, list[str]]:
 def claims_table(study: str, runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """Every registered claim of ``study`` checked against its tables, one row a claim (as in REPORT.md)."""
     rows = []
-    for claim in (c for c in CLAIMS.values() if c.experiment == study):
-        result = claim.fn(runs, curves)
+    for claim, result in check_claims(study, runs, curves):
         rows.append(
             {
                 "claim": claim.claim_id,

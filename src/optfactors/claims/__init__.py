@@ -47,6 +47,13 @@ class Claim:
 CLAIMS: dict[str, Claim] = {}
 
 
+def check_claims(
+    experiment: str, runs: pd.DataFrame, curves: pd.DataFrame
+) -> list[tuple[Claim, ClaimResult]]:
+    """Every registered claim of ``experiment``, in registration order, checked against its tables."""
+    return [(claim, claim.fn(runs, curves)) for claim in CLAIMS.values() if claim.experiment == experiment]
+
+
 def register_claim(experiment: str, claim_id: str, lecture: str) -> Callable[[ClaimFn], ClaimFn]:
     """Decorator registering ``fn(runs, curves) -> ClaimResult`` as claim ``claim_id`` of ``experiment``."""
 
