@@ -102,6 +102,13 @@ def run_row(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def record_tables(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run records as a runs table (one row a run) and a curves table (one row a run-epoch)."""
+    runs = pd.DataFrame([run_row(r) for r in records])
+    curves = pd.DataFrame([{"run_key": r["run_key"], **row} for r in records for row in r.get("curve", [])])
+    return runs, curves
+
+
 def collect(
     results_dir: str | Path, experiment: str, keep_missing: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -114,8 +121,7 @@ def collect(
     records = load_records(exp_dir)
     if not records:
         raise FileNotFoundError(f"no run records in {exp_dir / 'runs'}: run the sweep first")
-    runs = pd.DataFrame([run_row(r) for r in records])
-    curves = pd.DataFrame([{"run_key": r["run_key"], **row} for r in records for row in r.get("curve", [])])
+    runs, curves = record_tables(records)
     previous = load_tables(results_dir, experiment) if keep_missing else None
     if previous is not None:
         old_runs, old_curves = previous

@@ -22,11 +22,9 @@ def _read_curves(path: Path) -> pd.DataFrame:
 
 
 def _from_records(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from optfactors.results import run_row  # imports torch: only for records
+    from optfactors.results import record_tables  # imports torch: only for records
 
-    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
-    runs = pd.DataFrame([run_row(r) for r in records])
-    curves = pd.DataFrame([{"run_key": r["run_key"], **row} for r in records for row in r.get("curve", [])])
+    runs, curves = record_tables([json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))])
     return runs, curves if len(curves) else _read_curves(folder / "no curves")
 
 
