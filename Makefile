@@ -17,7 +17,7 @@ DATA_DIR ?= $(if $(wildcard ../shared/data/mnist.npz),$(abspath ../shared/data),
 export DATA_DIR
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-all lint sweep reproduce collect figures report dashboard bench clean
+.PHONY: help install test test-all lint sweep reproduce collect figures report dashboard bench verify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ sweep: install ## run the experiments EXP (default: the batch-size study) at PRO
 
 reproduce: install ## every experiment in experiments/ at PROFILE (quick|paper), then figures and report
 	$(MAKE) --no-print-directory sweep EXP="$(EXPERIMENTS)" PROFILE=$(PROFILE)
+
+verify: install ## rerun the short quick profiles into scratch/verify; fail if a committed number moved
+	$(BIN)/python -m optfactors.verify --results $(RESULTS)
 
 collect: install ## run records of EXP -> results/<exp>/runs.csv and curves.csv
 	@for exp in $(EXP); do $(BIN)/python -m optfactors.results $$exp --results $(RESULTS) || exit 1; done

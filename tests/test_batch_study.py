@@ -53,11 +53,13 @@ def test_every_run_of_every_sweep_is_a_valid_config(experiment, profile, data_di
 
 
 def test_keskar_gap_sizes_are_the_searched_quick_ones_and_the_papers(make_cfg):
-    # quick: LB = 25 % of all 60,000 MNIST images, 10 % of 10,000 CIFAR-10 images; a training-loss target.
-    for setting, train_size, fraction in (("mnist_f1", 60000, 0.25), ("cifar10_c1_narrow", 10000, 0.1)):
+    # quick: LB 2,048 of all 60,000 MNIST images with SGD 0.1, 1,000 of 10,000 CIFAR-10 images with Adam.
+    for setting, lb_size, optimizer in (("mnist_f1_sgd", 2048, "SGD"), ("cifar10_c1_narrow", 1000, "Adam")):
         sb = make_cfg("experiment=keskar_gap", f"setting={setting}", "regime=sb")
         lb = make_cfg("experiment=keskar_gap", f"setting={setting}", "regime=lb")
-        assert lb.data.batch_size == fraction * train_size and sb.data.batch_size == 64
+        assert lb.data.batch_size == lb_size and sb.data.batch_size == 64
+        assert sb.optimizer._target_ == lb.optimizer._target_ == f"torch.optim.{optimizer}"
+        assert sb.optimizer.lr == lb.optimizer.lr == (0.1 if optimizer == "SGD" else 0.001)
         assert lb.bn_eval == "batch" and lb.early_stopping.monitor == "train/loss" and lb.checkpoint.keep
         assert lb.early_stopping.target == 0.01 and lb.data.val_size == 0
     assert make_cfg("experiment=keskar_gap", "setting=cifar10_c1_narrow").model.filters == 16

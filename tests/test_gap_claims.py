@@ -286,3 +286,11 @@ def test_collect_keeps_committed_rows_without_records(tmp_path):
     assert sorted(curves["run_key"]) == ["a", "b", "c"]
     runs, _ = collect(tmp_path, "exp")
     assert sorted(runs["run_key"]) == ["b", "c"]
+
+
+def test_table2_names_each_networks_optimizer_beside_the_paper() -> None:
+    runs = gap_runs(CLEAR_GAP, model="keskar_f1", lb=6000)
+    table = TABLES["table2"][1](runs, NO_CURVES)
+    assert list(table["regime"]) == ["SB", "LB"] and list(table["optimizer"]) == ["SGD 0.1", "SGD 0.1"]
+    assert list(table["test acc. (%)"]) == ["98.50 ± 0.08", "97.50 ± 0.08"]
+    assert list(table["paper test (%)"]) == [98.03, 97.81] and list(table["batch size"]) == [64, 6000]

@@ -1,0 +1,144 @@
+"""``make verify``: rerun the short quick profiles into a scratch folder, compare with the committed tables.
+
+Usage: ``python -m optfactors.verify [--studies S ...] [--results results] [--scratch scratch/verify]``.
+Each study is swept with its quick profile into ``--scratch`` (nothing committed is touched), collected, and
+its ``runs.csv`` and ``curves.csv`` compared with the committed ones row by row (by run key): every column
+exactly, except the ones that measure the machine rather than the result (``IGNORED``). One line per study;
+the exit status is 1 if any study drifted, so CI fails when code moves a committed number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: The studies whose quick profiles are short enough to rerun on every CI run (≈ 6 min on 2 cores).
+STUDIES = ("default", "toy", "saddle_escape", "stuck", "loss_mse_vs_ce", "normalization")
+
+#: Columns that say how fast or where a run ran, or at which commit: not compared.
+IGNORED = (
+    "wall_time_s",
+    "time_per_update_s",
+    "time_per_epoch_s",
+    "epoch_time_s",
+    "device",
+    "processes",
+    "git_commit",
+)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The first difference found between a committed table and its rerun."""
+
+    table: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.table}: {self.what}"
+
+
+def compare_tables(
+    committed: pd.DataFrame, rerun: pd.DataFrame, table: str, rtol: float = 0.0
+) -> Drift | None:
+    """None if ``rerun`` has the same rows (by run key and order within a key) and values as ``committed``.
+
+    Numbers are compared with relative tolerance ``rtol`` (0: exactly); ``IGNORED`` columns are skipped.
+    """
+    columns = [c for c in committed.columns if c not in IGNORED]
+    missing = [c for c in columns if c not in rerun.columns]
+    if missing:
+        return Drift(table, f"columns missing in the rerun: {', '.join(missing)}")
+    extra = [c for c in rerun.columns if c not in committed.columns and c not in IGNORED]
+    if extra:
+        return Drift(table, f"new columns in the rerun: {', '.join(extra)}")
+    old = committed[columns].sort_values("run_key", kind="stable").reset_index(drop=True)
+    new = rerun[columns].sort_values("run_key", kind="stable").reset_index(drop=True)
+    if len(old) != len(new) or not (old["run_key"] == new["run_key"]).all():
+        gone = sorted(set(old["run_key"]) - set(new["run_key"]))
+        added = sorted(set(new["run_key"]) - set(old["run_key"]))
+        return Drift(
+            table,
+            f"{len(old)} rows committed, {len(new)} rerun; run keys only committed {gone[:3]}, "
+            f"only rerun {added[:3]}",
+        )
+    for column in columns:
+        a, b = old[column], new[column]
+        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+            x, y = a.to_numpy(float), b.to_numpy(float)
+            same = np.isclose(x, y, rtol=rtol, atol=0.0, equal_nan=True)
+            if not same.all():
+                i = int(np.argmax(~same))
+                return Drift(
+                    table,
+                    f"{column} {x[i]:.7g} committed, {y[i]:.7g} rerun "
+                    f"(run {old['run_key'][i]}; {int((~same).sum())} of {len(same)} rows differ)",
+                )
+        else:
+            same = (a.astype(str) == b.astype(str)) | (a.isna() & b.isna())
+            if not same.all():
+                i = int(np.argmax(~same.to_numpy()))
+                return Drift(table, f"{column} {a[i]!r} committed, {b[i]!r} rerun (run {old['run_key'][i]})")
+    return None
+
+
+def compare_study(committed_dir: Path, rerun_dir: Path, rtol: float = 0.0) -> Drift | None:
+    """Compare ``runs.csv`` then ``curves.csv`` of one study; None if both are the same."""
+    for table in ("runs.csv", "curves.csv"):
+        old, new = committed_dir / table, rerun_dir / table
+        if not old.is_file():
+            return Drift(table, f"nothing committed at {old}")
+        if not new.is_file():
+            return Drift(table, "the rerun wrote no table (see its output above)")
+        drift = compare_tables(pd.read_csv(old), pd.read_csv(new), table, rtol)
+        if drift is not None:
+            return drift
+    return None
+
+
+def rerun(study: str, scratch: Path) -> int:
+    """Sweep ``study``'s quick profile into ``scratch`` and collect its tables there; the exit status."""
+    sweep = [
+        sys.executable,
+        "-m",
+        "optfactors",
+        "-m",
+        f"experiment={study}",
+        "profile=quick",
+        f"paths.results={scratch}",
+    ]
+    collect = [sys.executable, "-m", "optfactors.results", study, "--results", str(scratch)]
+    status = subprocess.run(sweep).returncode
+    return status or subprocess.run(collect).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rerun and compare each study; print one line per study; 1 if any drifted."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--studies", nargs="+", default=list(STUDIES), help=f"default: {' '.join(STUDIES)}")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="the committed results")
+    parser.add_argument("--scratch", type=Path, default=Path("scratch/verify"), help="where the reruns go")
+    parser.add_argument("--rtol", type=float, default=0.0, help="relative tolerance for numbers (0: exact)")
+    args = parser.parse_args(argv)
+    lines = []
+    for study in args.studies:
+        scratch = args.scratch / study
+        shutil.rmtree(scratch, ignore_errors=True)  # a fresh folder: nothing is skipped as already done
+        status = rerun(study, scratch)
+        drift = compare_study(args.results / study, scratch / study, args.rtol)
+        if status and drift is None:
+            drift = Drift("sweep", f"exited with status {status}")
+        lines.append(f"{study}: same" if drift is None else f"{study}: differs: {drift}")
+    print("\n".join(["", "verify (committed tables vs a rerun at this checkout):", *lines]))
+    return int(any(": differs:" in line for line in lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

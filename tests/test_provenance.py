@@ -1,0 +1,49 @@
+"""Runs of uncommitted code stay out of the committed results; records name the code's commit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from optfactors import provenance
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch) -> Path:
+    """A stand-in checkout at ``tmp_path`` whose code has uncommitted changes."""
+    monkeypatch.setattr(provenance, "code_state", lambda: (tmp_path, "0123abcd", True))
+    monkeypatch.delenv(provenance.ALLOW_DIRTY, raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("inside", ["results", "results/paper", "results/../results/toy"])
+def test_dirty_code_may_not_write_into_committed_results(checkout: Path, inside: str) -> None:
+    with pytest.raises(provenance.DirtyTreeError, match=r"refusing to write into .*uncommitted changes"):
+        provenance.check_results_dir(checkout / inside)
+
+
+@pytest.mark.parametrize("elsewhere", ["scratch/x", "results_old", "."])
+def test_dirty_code_may_write_elsewhere(checkout: Path, elsewhere: str) -> None:
+    provenance.check_results_dir(checkout / elsewhere)
+
+
+def test_allow_dirty_lets_it_through(checkout: Path, monkeypatch) -> None:
+    monkeypatch.setenv(provenance.ALLOW_DIRTY, "1")
+    provenance.check_results_dir(checkout / "results")
+
+
+def test_clean_code_writes_anywhere(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(provenance, "code_state", lambda: (tmp_path, "0123abcd", False))
+    provenance.check_results_dir(tmp_path / "results")
+    assert provenance.git_commit() == "0123abcd"
+
+
+def test_commit_says_dirty(checkout: Path) -> None:
+    assert provenance.git_commit() == "0123abcd-dirty"
+
+
+def test_this_checkout_state_is_read_once() -> None:
+    state = provenance.code_state()
+    assert state is None or (len(state[1]) == 40 and (state[0] / "pyproject.toml").is_file())
+    assert provenance.code_state() is state  # cached: the state at the process's first call
