@@ -16,6 +16,8 @@ from torch import nn
 
 __all__ = [
     "BasicBlock",
+    "GhostBatchNorm1d",
+    "GhostBatchNorm2d",
     "TFSameMaxPool2d",
     "keskar_c1",
     "keskar_c2",
@@ -60,6 +62,43 @@ class TFSameMaxPool2d(nn.Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
+class _GhostBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """Ghost batch normalization (Hoffer et al. 2017): in training mode, a batch of B samples is normalised
+    as ceil(B / ``ghost_batch_size``) virtual batches of near-equal size (each exactly ``ghost_batch_size``
+    when it divides B), each with its own statistics, and the running averages are updated once per virtual
+    batch. In eval mode it is plain BatchNorm; its parameters and buffers are BatchNorm's."""
+
+    def __init__(self, num_features: int, ghost_batch_size: int = 128, **options: object) -> None:
+        super().__init__(num_features, **options)
+        if int(ghost_batch_size) < 2:
+            raise ValueError(f"ghost_batch_size must be >= 2, got {ghost_batch_size}")
+        self.ghost_batch_size = int(ghost_batch_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or len(x) <= self.ghost_batch_size:
+            return super().forward(x)
+        parts = x.tensor_split(math.ceil(len(x) / self.ghost_batch_size))
+        return torch.cat([super(_GhostBatchNorm, self).forward(part) for part in parts])
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, ghost_batch_size={self.ghost_batch_size}"
+
+
+class GhostBatchNorm1d(_GhostBatchNorm, nn.BatchNorm1d):
+    """`BatchNorm1d` with ghost batches (see `_GhostBatchNorm`)."""
+
+
+class GhostBatchNorm2d(_GhostBatchNorm, nn.BatchNorm2d):
+    """`BatchNorm2d` with ghost batches (see `_GhostBatchNorm`)."""
+
+
+def _batch_norm(dims: int, features: int, ghost_batch_size: int | None) -> nn.Module:
+    """BatchNorm1d/2d over ``features``, or its ghost version with virtual batches of ``ghost_batch_size``."""
+    if ghost_batch_size is None:
+        return (nn.BatchNorm1d, nn.BatchNorm2d)[dims - 1](features)
+    return (GhostBatchNorm1d, GhostBatchNorm2d)[dims - 1](features, ghost_batch_size)
+
+
 def _check_shape(input_shape: Sequence[int], num_classes: int, *, image: bool) -> tuple[int, ...]:
     """Validate the common builder arguments; return ``input_shape`` as a tuple of ints."""
     shape = tuple(int(v) for v in input_shape)
@@ -99,8 +138,15 @@ def mlp(input_shape: Sequence[int], num_classes: int, hidden: Sequence[int] = (5
     return nn.Sequential(*layers)
 
 
-def keskar_f1(input_shape: Sequence[int], num_classes: int, width: int = 512, depth: int = 5) -> nn.Module:
-    """Keskar et al. (2017) F1: Flatten -> ``depth`` x [Linear ``width``, BatchNorm1d, ReLU] -> Linear."""
+def keskar_f1(
+    input_shape: Sequence[int],
+    num_classes: int,
+    width: int = 512,
+    depth: int = 5,
+    ghost_batch_size: int | None = None,
+) -> nn.Module:
+    """Keskar et al. (2017) F1: Flatten -> ``depth`` x [Linear ``width``, BatchNorm1d, ReLU] -> Linear.
+    With ``ghost_batch_size``, ghost batch normalization over virtual batches of that size."""
     shape = _check_shape(input_shape, num_classes, image=False)
     width, depth = int(width), int(depth)
     if width < 1 or depth < 1:
@@ -108,7 +154,7 @@ def keskar_f1(input_shape: Sequence[int], num_classes: int, width: int = 512, de
     layers: list[nn.Module] = [nn.Flatten()]
     fan_in = math.prod(shape)
     for _ in range(depth):
-        layers += [nn.Linear(fan_in, width), nn.BatchNorm1d(width), nn.ReLU()]
+        layers += [nn.Linear(fan_in, width), _batch_norm(1, width, ghost_batch_size), nn.ReLU()]
         fan_in = width
     layers.append(nn.Linear(fan_in, int(num_classes)))
     return nn.Sequential(*layers)
@@ -120,13 +166,15 @@ def keskar_c1(
     filters: int = 64,
     dense: Sequence[int] = (384, 192),
     dropout: float = 0.5,
+    ghost_batch_size: int | None = None,
 ) -> nn.Module:
     """Keskar et al. (2017) C1 as in the authors' Keras code (shallow conv net with TF 'same' pooling).
 
     2 x [Conv ``filters`` 5x5 same, BatchNorm2d, ReLU, MaxPool 3x3/2 same] -> Flatten
     -> per ``dense`` width [Linear, BatchNorm1d, ReLU, Dropout ``dropout``] -> Linear.
     The defaults are the paper's (64 filters, dense 384-192, dropout 0.5); narrower or dropout-free
-    variants are for CPU-sized studies.
+    variants are for CPU-sized studies. With ``ghost_batch_size``, every BatchNorm is ghost batch
+    normalization over virtual batches of that size.
     """
     shape = _check_shape(input_shape, num_classes, image=True)
     filters, widths, dropout = int(filters), [int(w) for w in dense], float(dropout)
@@ -139,7 +187,7 @@ def keskar_c1(
     for _ in range(2):
         features += [
             nn.Conv2d(channels, filters, kernel_size=5, padding="same"),
-            nn.BatchNorm2d(filters),
+            _batch_norm(2, filters, ghost_batch_size),
             nn.ReLU(),
             TFSameMaxPool2d(kernel_size=3, stride=2),
         ]
@@ -147,7 +195,7 @@ def keskar_c1(
     fan_in = _flat_size(features, shape, "keskar_c1")
     dense_layers: list[nn.Module] = []
     for width in widths:
-        dense_layers += [nn.Linear(fan_in, width), nn.BatchNorm1d(width), nn.ReLU()]
+        dense_layers += [nn.Linear(fan_in, width), _batch_norm(1, width, ghost_batch_size), nn.ReLU()]
         if dropout > 0:
             dense_layers.append(nn.Dropout(dropout))
         fan_in = width
