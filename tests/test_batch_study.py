@@ -39,7 +39,8 @@ def _sweep(experiment: str, profile: str) -> list[list[str]]:
     return [base + list(job) for job in itertools.product(*values)]
 
 
-@pytest.mark.parametrize("profile", ["quick", "paper"])
+# The paper profiles' sweeps are larger (minutes to compose): `make test-all`.
+@pytest.mark.parametrize("profile", ["quick", pytest.param("paper", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_run_of_every_sweep_is_a_valid_config(experiment, profile, data_dir, tmp_path):
     jobs = _sweep(experiment, profile)
@@ -156,7 +157,16 @@ MINIATURES = {  # experiment -> (common overrides, the runs' overrides)
 }
 
 
-@pytest.mark.parametrize("experiment", sorted(MINIATURES))
+# The two longest miniatures (keskar_gap trains to a loss target, batch_timing times whole epochs) run in
+# `make test-all`; by default the keskar_gap_search miniature (test_gap_claims.py) trains as keskar_gap does,
+# and test_wandb.py runs batch_timing.
+SLOW_MINIATURES = {"keskar_gap", "batch_timing"}
+
+
+@pytest.mark.parametrize(
+    "experiment",
+    [pytest.param(e, marks=pytest.mark.slow) if e in SLOW_MINIATURES else e for e in sorted(MINIATURES)],
+)
 def test_a_miniature_of_each_experiment_gives_its_tables_figures_and_claims(make_cfg, experiment):
     common, runs = MINIATURES[experiment]
     for run in runs:
