@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from optfactors.bench.__main__ import main
 from optfactors.bench.core import compared, meets
@@ -14,6 +15,7 @@ def test_targets_are_bounds_on_the_ratio():
     assert row.ratio == 3.0 and row.met
 
 
+@pytest.mark.slow  # ~70 s even at tiny sizes: the ε-sharpness of a full-width F1 (1.5 M bounded variables)
 def test_tiny_bench_writes_every_measurement(data_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DATA_DIR", str(data_dir))
     main(["--tiny", "--results", str(tmp_path)])

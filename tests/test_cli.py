@@ -1,5 +1,8 @@
 """The command line: Hydra's refusals (unknown option, typo'd key) answer in one line with exit code 2, like
-the project's own validation; ``HYDRA_FULL_ERROR=1`` keeps the traceback. Every case fails before training."""
+the project's own validation; ``HYDRA_FULL_ERROR=1`` keeps the traceback. Every case fails before training.
+
+Each end-to-end case starts Python, torch and Lightning (~8 s): by default one refusal runs that way and every
+refusal's line is also checked in this process; ``make test-all`` runs every case end to end."""
 
 from __future__ import annotations
 
@@ -8,12 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hydra._internal.utils as hydra_utils
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra.errors import ConfigCompositionException, OverrideParseException
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
-from optfactors.config import group_options
-from optfactors.hydra_errors import describe
+from optfactors.config import UnknownOption, check_choices, group_options
+from optfactors.hydra_errors import describe, one_line_config_errors
 from optfactors.train import CONF_DIR
 
 
@@ -35,7 +39,8 @@ def options(group: str) -> str:
 REFUSED = [
     (
         "optimizer=adamx",
-        "no such option; choose one of adagrad, adam, adamw, momentum, nesterov, rmsprop, sgd",
+        "no such option; choose one of adagrad, adam, adamw, lamb, lars, momentum, nesterov, rmsprop, sam, "
+        "sgd",
     ),
     ("data=imagenet", "no such option; choose one of cifar10, mnist"),
     ("model=resnet9000", f"no such option; choose one of {options('model')}"),
@@ -47,7 +52,14 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(("override", "message"), REFUSED, ids=[o for o, _ in REFUSED])
+#: The refusal run end to end by default (the others: `make test-all`; all of them in process below).
+END_TO_END = "optimizer=adamx"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [pytest.param(o, m, id=o, marks=() if o == END_TO_END else pytest.mark.slow) for o, m in REFUSED],
+)
 def test_a_bad_option_or_key_is_one_line_and_exit_code_2(tmp_path: Path, override: str, message: str):
     result = optfactors(override, f"hydra.run.dir={tmp_path}/out", f"paths.results={tmp_path}/results")
     assert result.returncode == 2
@@ -66,6 +78,7 @@ def test_a_bad_option_in_a_sweep_stops_it_before_any_run(tmp_path: Path):
     assert not (tmp_path / "s" / "0").exists() and not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow  # in process: test_each_refusal_reads_as_one_line; invalid runs in a sweep: test_sweeps.py
 def test_a_bad_optional_group_choice_in_a_sweep_is_an_invalid_run(tmp_path: Path):
     result = optfactors(
         "-m", "experiment=nope", f"hydra.sweep.dir={tmp_path}/s", f"paths.results={tmp_path}/r"
@@ -75,6 +88,7 @@ def test_a_bad_optional_group_choice_in_a_sweep_is_an_invalid_run(tmp_path: Path
     assert line in result.stderr.splitlines()
 
 
+@pytest.mark.slow  # in process: test_hydra_full_error_lets_the_refusal_through
 def test_hydra_full_error_keeps_the_traceback(tmp_path: Path):
     result = optfactors("optimizer=adamx", f"hydra.run.dir={tmp_path}/out", env={"HYDRA_FULL_ERROR": "1"})
     assert result.returncode == 1
@@ -86,7 +100,14 @@ def test_hydra_full_error_keeps_the_traceback(tmp_path: Path):
 def test_help_still_lists_the_config_groups():
     result = optfactors("--help")
     assert result.returncode == 0
-    assert "optimizer: adagrad, adam, adamw, momentum, nesterov, rmsprop, sgd" in result.stdout
+    for line in (  # as in test_train.py's test of the console script (slow: the same start-up again)
+        "optimizer: adagrad, adam, adamw, lamb, lars, momentum, nesterov, rmsprop, sam, sgd",
+        "scheduler: constant, cosine, exponential, inverse_sqrt, step, warmup_constant, warmup_cosine",
+        "model: keskar_c1, keskar_c2, keskar_f1, lenet5, mlp",
+        "data: cifar10, mnist",
+        "loss: cross_entropy, mse",
+    ):
+        assert line in result.stdout
 
 
 def _refusal(*overrides: str) -> Exception:
@@ -96,6 +117,34 @@ def _refusal(*overrides: str) -> Exception:
         except Exception as err:
             return err
     raise AssertionError(f"{overrides} composed")
+
+
+@pytest.mark.parametrize(("override", "message"), REFUSED, ids=[o for o, _ in REFUSED])
+def test_each_refusal_reads_as_one_line(override: str, message: str):
+    """The line of each end-to-end case above, from the same code in this process (no start-up)."""
+    if override.startswith("experiment="):  # an optional group: Hydra composes it, the run refuses it
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=[override], return_hydra_config=True)
+        with pytest.raises(UnknownOption) as err:
+            check_choices(cfg.hydra.runtime.choices, CONF_DIR)
+        assert str(err.value) == f"{override}: {message}"
+    else:
+        assert describe(_refusal(override), [override]) == f"{override}: {message}"
+
+
+def test_hydra_full_error_lets_the_refusal_through(monkeypatch: pytest.MonkeyPatch, capsys):
+    """In process, what test_hydra_full_error_keeps_the_traceback checks end to end: Hydra's own exception
+    (which Python prints as a traceback), not the one-line refusal."""
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+
+    def compose_adamx() -> None:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            compose("config", overrides=["optimizer=adamx"])
+
+    with one_line_config_errors(["optimizer=adamx"]), pytest.raises(MissingConfigException) as err:
+        hydra_utils.run_and_report(compose_adamx)
+    assert "In 'config': Could not find 'optimizer/adamx'" in str(err.value)
+    assert "optfactors: config error" not in capsys.readouterr().err
 
 
 def test_unparsable_overrides_and_keys_without_a_near_match_read_in_one_line():

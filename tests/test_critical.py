@@ -104,7 +104,8 @@ def test_critical_points_miniature(make_cfg):
         record = stage.run(make_cfg("experiment=critical_points", f"problem={problem}", *small))
         assert record["status"] == "ok" and record["metrics"]["points"] == 4
     results = make_cfg().paths.results
-    _, curves = _claims_decided(results, "critical_points")
+    runs, curves = _claims_decided(results, "critical_points")
+    assert not [c for c in runs if c.startswith(("trainer.", "data.", "optimizer."))]
     points = curves[curves["table"] == "point"]
     assert len(points) == 8 and set(points["parameters"]) == {321, 490}
     converged = points[points["converged"].astype(bool)]

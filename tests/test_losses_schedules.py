@@ -54,14 +54,23 @@ def _options(group: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", _options("optimizer"))
-def test_every_optimizer_config_instantiates_and_steps(make_cfg, name):
+def test_every_optimizer_config_instantiates_and_steps_downhill(make_cfg, name):
+    # A weight matrix (layer-wise optimizers such as LARS adapt only tensors of 2 or more dimensions) and a
+    # closure (SAM needs one to recompute the gradient; every torch optimizer accepts it).
     cfg = make_cfg(f"optimizer={name}")
-    w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    w = torch.nn.Parameter(torch.tensor([[1.0, -2.0]]))
     optimizer = instantiate(cfg.optimizer)([w])
     assert optimizer.param_groups[0]["lr"] == cfg.optimizer.lr
-    w.pow(2).sum().backward()
-    optimizer.step()
-    assert w.abs().sum() < 3.0
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = w.pow(2).sum()
+        loss.backward()
+        return loss
+
+    closure()
+    optimizer.step(closure)
+    assert w.pow(2).sum() < 5.0
 
 
 def test_optimizer_configs_have_the_documented_settings(make_cfg):
@@ -101,6 +110,12 @@ def test_warmup_cosine_gives_the_documented_learning_rates(make_cfg):
     assert lrs[10] == pytest.approx(0.2)  # the cosine starts at the peak
     assert lrs[60] == pytest.approx(0.1)  # half-way through the decay: half the peak
     assert lrs[109] == pytest.approx(0.2 * 0.5 * (1 + math.cos(math.pi * 99 / 100)))
+
+
+def test_warmup_constant_warms_up_linearly_then_holds_the_rate(make_cfg):
+    cfg = make_cfg("scheduler=warmup_constant", "scheduler.schedule.warmup_steps=4")
+    lrs = _lrs(instantiate(cfg.scheduler.schedule), 10, lr=3.2)
+    assert lrs == pytest.approx([0.8, 1.6, 2.4, 3.2] + [3.2] * 6)
 
 
 def test_inverse_sqrt_is_the_transformer_schedule(make_cfg):

@@ -109,3 +109,41 @@ def test_optimizer_sam_trains_under_lightning_exactly_as_the_sam_update_written_
     for name, p in model.named_parameters():
         torch.testing.assert_close(trained[name], p.detach(), rtol=0, atol=1e-6)
     assert ckpt["optimizer_states"][0]["param_groups"][0]["rho"] == 0.05
+
+
+def test_sam_under_lightning_counts_only_the_clean_pass_in_metrics_and_batchnorm_statistics(make_cfg):
+    """With BatchNorm (F1), one SAM update on one batch of 100: the running averages moved once, by the
+    clean pass at the starting weights (momentum 0.1 from mean 0, variance 1), and the epoch's training loss
+    is the clean pass's loss, not a mean with the perturbed pass's."""
+    cfg = make_cfg(
+        "optimizer=sam",
+        "model=keskar_f1",
+        "model.width=8",
+        "model.depth=1",
+        "data.subset=100",
+        "data.val_size=0",
+        "data.batch_size=100",
+        "data.eval_train=false",
+        "trainer.max_epochs=1",
+        "trainer.limit_test_batches=1",
+        "checkpoint.keep=true",
+    )
+    record = train(cfg)
+    assert record["status"] == "ok" and record["updates"] == 1
+    ckpt = torch.load(
+        checkpoint_dir(cfg.paths.results, cfg.experiment_name, record["run_key"]) / "last.ckpt",
+        weights_only=False,
+    )
+    torch.manual_seed(cfg.seed)
+    model = instantiate(cfg.model)
+    data = instantiate(cfg.data, seed=cfg.seed, _convert_="all")
+    data.setup()
+    ((x, y),) = list(data.train_dataloader())
+    model.train()
+    with torch.no_grad():
+        h = model[1](model[0](x))  # Flatten, Linear: what the BatchNorm layer normalises
+        clean_loss = torch.nn.functional.cross_entropy(model(x), y).item()
+    state = ckpt["state_dict"]
+    torch.testing.assert_close(state["model.2.running_mean"], 0.1 * h.mean(0), rtol=0, atol=1e-6)
+    torch.testing.assert_close(state["model.2.running_var"], 0.9 + 0.1 * h.var(0), rtol=0, atol=1e-5)
+    assert math.isclose(record["metrics"]["train_loss"], clean_loss, rel_tol=1e-5)

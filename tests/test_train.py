@@ -99,16 +99,18 @@ def test_keskar_c1_runs_on_a_cifar10_subset(make_cfg):
             "trainer.max_epochs=1",
             "optimizer=adam",
             "data.eval_batch_size=500",
+            "trainer.limit_test_batches=1",  # 500 of the 10,000 test images: C1 on all of them took ~15 s
         )
     )
     assert record["status"] == "ok" and record["updates"] == 4 and 0 <= record["metrics"]["test_acc"] <= 1
 
 
+@pytest.mark.slow  # the same lines as test_cli.py's --help test, which runs by default (~8 s a start-up)
 def test_help_lists_the_config_groups(cli):
     out = cli("--help").stdout
     for line in (
-        "optimizer: adagrad, adam, adamw, momentum, nesterov, rmsprop, sgd",
-        "scheduler: constant, cosine, exponential, inverse_sqrt, step, warmup_cosine",
+        "optimizer: adagrad, adam, adamw, lamb, lars, momentum, nesterov, rmsprop, sam, sgd",
+        "scheduler: constant, cosine, exponential, inverse_sqrt, step, warmup_constant, warmup_cosine",
         "model: keskar_c1, keskar_c2, keskar_f1, lenet5, mlp",
         "data: cifar10, mnist",
         "loss: cross_entropy, mse",

@@ -168,14 +168,15 @@ TINY = {
         "sizes.mnist.test_batches=1",
     ],
 }
-#: sharp_flat on keskar_gap source runs shrunk further than in test_sharp_flat: one epoch, one ε, no adaptive.
+#: sharp_flat on keskar_gap source runs shrunk further than in test_sharp_flat: one epoch, one ε, no adaptive
+#: (and the same narrow F1, 5 x 32).
 SHARP_FLAT = [
     "experiment=sharp_flat",
     "setting=mnist_f1",
     "seed=0",
     "logger=wandb",
-    'sharp_flat.source.overrides=["sizes.mnist.subset=200","sizes.mnist.val_size=0","sizes.mnist.max_epochs=1",'
-    '"sizes.mnist.sb=20","sizes.mnist.lb=100","trainer.limit_test_batches=1"]',
+    'sharp_flat.source.overrides=["model.width=32","sizes.mnist.subset=200","sizes.mnist.val_size=0",'
+    '"sizes.mnist.max_epochs=1","sizes.mnist.sb=20","sizes.mnist.lb=100","trainer.limit_test_batches=1"]',
     "sizes.mnist.train=100",
     "sizes.mnist.test=100",
     "sizes.mnist.lanczos_iter=3",

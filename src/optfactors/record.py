@@ -25,6 +25,7 @@ VOLATILE_KEYS = (
     "resume",
     "checkpoint",
     "data.root",
+    "problem.root",
     "trainer.enable_progress_bar",
     "profile.results_suffix",
 )

@@ -90,15 +90,15 @@ def run_row(record: dict[str, Any]) -> dict[str, Any]:
     row["diverged_epoch"] = (record.get("diverged_at") or {}).get("epoch")
     epoch_times = record.get("time_per_epoch_s") or []
     row["time_per_epoch_s"] = statistics.median(epoch_times) if epoch_times else None
-    row["dataset"] = record["config"]["data"]["name"]
-    row["train_samples"] = train_size(record["config"]["data"])
-    row["model"] = record["config"]["model"]["_target_"].rsplit(".", 1)[
-        -1
-    ]  # the builder: mlp, keskar_c1, ...
-    row.update(method_columns(record["config"]))
+    config = record["config"]  # the settings that define the run: an analysis stage's may lack data, model
+    if "data" in config:
+        row["dataset"], row["train_samples"] = config["data"]["name"], train_size(config["data"])
+    if "model" in config:
+        row["model"] = config["model"]["_target_"].rsplit(".", 1)[-1]  # the builder: mlp, keskar_c1, ...
+    row.update(method_columns(config))
     row.update(record.get("metrics", {}))
     row.update(flatten(record.get("choices", {}), "choice."))
-    row.update({k: v for k, v in flatten(record["config"]).items() if k not in LOCAL_COLUMNS})
+    row.update({k: v for k, v in flatten(config).items() if k not in LOCAL_COLUMNS})
     return row
 
 

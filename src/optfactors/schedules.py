@@ -56,6 +56,11 @@ def warmup_cosine(
     return LambdaLR(optimizer, factor)
 
 
+def warmup_constant(optimizer: Optimizer, total_steps: int, warmup_steps: int) -> LRScheduler:
+    """Linear warm-up over ``warmup_steps`` steps (as in `warmup_cosine`), then the optimizer's ``lr``."""
+    return LambdaLR(optimizer, lambda s: min((s + 1) / warmup_steps, 1.0))
+
+
 def inverse_sqrt(optimizer: Optimizer, total_steps: int, warmup_steps: int) -> LRScheduler:
     """The Transformer's warm-up: ``lr * min(n / w, sqrt(w / n))`` at update number n = s + 1.
 

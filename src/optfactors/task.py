@@ -16,17 +16,29 @@ ScheduleFactory = Callable[..., LRScheduler]
 BN_EVAL_MODES = ("running", "batch")
 
 
-def use_batch_statistics(model: nn.Module) -> None:
-    """Let the model's BatchNorm layers normalise with each batch's statistics without updating the running
-    averages (train mode with momentum 0), the rest of the model staying as it is (e.g. dropout off)."""
-    for module in model.modules():
+def freeze_running_statistics(model: nn.Module) -> dict[str, float | None]:
+    """Set the momentum of every BatchNorm layer of ``model`` to 0, so that a forward pass in train mode
+    leaves its running averages unchanged; return the momenta it had (for :func:`restore_momentum`)."""
+    momenta = {}
+    for name, module in model.named_modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            momenta[name], module.momentum = module.momentum, 0.0
+    return momenta
+
+
+def use_batch_statistics(model: nn.Module) -> dict[str, float | None]:
+    """Let the model's BatchNorm layers normalise with each batch's statistics without updating the running
+    averages (train mode, momentum 0), the rest of the model staying as it is (e.g. dropout off); return the
+    momenta they had."""
+    momenta = freeze_running_statistics(model)
+    for name, module in model.named_modules():
+        if name in momenta:
             module.train()
-            module.momentum = 0.0
+    return momenta
 
 
 def restore_momentum(model: nn.Module, momenta: dict[str, float | None]) -> None:
-    """Put back the BatchNorm momenta recorded before :func:`use_batch_statistics`."""
+    """Put back the BatchNorm momenta recorded before :func:`freeze_running_statistics`."""
     for name, module in model.named_modules():
         if name in momenta:
             module.momentum = momenta[name]
@@ -80,11 +92,14 @@ class Classifier(pl.LightningModule):
         update = torch.stack([torch.as_tensor(v, dtype=torch.float32, device=self.device) for v in values])
         self._sums[key] = self._sums[key] + update if key in self._sums else update
 
-    def _loss_and_accumulate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
-        x, y = batch
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        logits = self.model(x)
+        return self.model(x)
+
+    def _loss_and_accumulate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
+        x, y = batch
+        logits = self._logits(x)
         loss = self.loss(logits, y)
         n = len(y)
         correct = (logits.detach().argmax(dim=1) == y).sum()
@@ -110,7 +125,19 @@ class Classifier(pl.LightningModule):
         # The Trainer's own throttle (log_every_n_steps), as Lightning's LearningRateMonitor uses it.
         return self.trainer._logger_connector.should_update_logs
 
+    def _perturbed_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """The loss of an optimizer's second pass over the batch (SAM's, at perturbed weights): only its
+        gradient is used; no metrics, and BatchNorm's running statistics stay as the first pass left them."""
+        momenta = freeze_running_statistics(self.model)
+        try:
+            x, y = batch
+            return self.loss(self._logits(x), y)
+        finally:
+            restore_momentum(self.model, momenta)
+
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        if getattr(self.trainer.optimizers[0], "perturbed", False):
+            return self._perturbed_loss(batch)
         loss = self._loss_and_accumulate(batch, "train")
         if self._should_log_step():
             self.log("step/loss", loss.detach(), on_step=True, on_epoch=False, sync_dist=True)
@@ -140,12 +167,7 @@ class Classifier(pl.LightningModule):
     def _eval_mode(self) -> None:
         self.trainer.model.eval()
         if self.bn_eval == "batch":
-            self._momenta = {
-                n: m.momentum
-                for n, m in self.model.named_modules()
-                if isinstance(m, nn.modules.batchnorm._BatchNorm)
-            }
-            use_batch_statistics(self.model)
+            self._momenta = use_batch_statistics(self.model)
 
     def _train_mode(self) -> None:
         if self.bn_eval == "batch":

@@ -1,27 +1,24 @@
-"""The Hydra entry point (``optfactors`` runs it): compose -> validate -> train -> test -> record."""
+"""The Hydra entry point (``optfactors`` runs it): compose -> the run's stage -> record; and the training
+stage, `train` (validate -> train -> test)."""
 
 from __future__ import annotations
 
 import logging
 import shutil
 import sys
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning.pytorch as pl
-import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import get_method, instantiate
+from hydra.utils import get_object, instantiate
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from omegaconf import DictConfig
 
 from optfactors.callbacks import (
-    Diverged,
     DivergenceGuard,
     EpochHistory,
     RandomState,
@@ -30,25 +27,9 @@ from optfactors.callbacks import (
 )
 from optfactors.config import ConfigError, check_choices, validate
 from optfactors.data import DataError, load_arrays
-from optfactors.loggers import build_loggers, close_wandb, run_summary
-from optfactors.record import (
-    FINAL_STATUSES,
-    checkpoint_dir,
-    finished_record,
-    provenance,
-    record_path,
-    resolved_config,
-    run_key,
-    write_json_atomic,
-    write_traceback,
-)
-from optfactors.runtime import (
-    check_launch,
-    device_name,
-    is_multirun,
-    leave_process_group,
-    share_job_resources,
-)
+from optfactors.lifecycle import Run, Stage
+from optfactors.record import FINAL_STATUSES, checkpoint_dir, resolved_config, write_json_atomic
+from optfactors.runtime import check_launch, is_multirun, share_job_resources
 from optfactors.sweep import OUTCOME_FILE
 from optfactors.task import Classifier
 
@@ -80,7 +61,7 @@ def _callbacks(
     cfg: DictConfig, ckpt_dir: Path, timer: UpdateTimer, history: EpochHistory
 ) -> list[pl.Callback]:
     """Timing (and its logging), history, RNG state, divergence guard; per-epoch checkpoint, early stopping,
-    progress bar."""
+    the config's ``callbacks``, progress bar."""
     callbacks: list[pl.Callback] = [
         timer,
         TimingLogger(timer, TIMING_SKIP_FIRST),
@@ -109,9 +90,12 @@ def _callbacks(
                 stop.patience,
                 mode=mode,
                 stopping_threshold=stop.get("target"),
-                check_on_train_epoch_end=True,
+                # a validation metric is checked after every validation (val_check_interval may be updates)
+                check_on_train_epoch_end=not stop.monitor.startswith("val/"),
             )
         )
+    # An experiment's own callbacks (e.g. SWA, the final sharpness), instantiated from `callbacks.<name>`.
+    callbacks += [instantiate(spec) for spec in (cfg.get("callbacks") or {}).values()]
     if cfg.trainer.enable_progress_bar:
         callbacks.append(RichProgressBar())
     return callbacks
@@ -149,103 +133,82 @@ def _build_task(cfg: DictConfig) -> Classifier:
     )
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Run one config to its record (returned).
-
-    With ``resume``, a run whose record is final (``ok`` or ``diverged``) is not run again, and a run
-    that was killed or failed continues from its last checkpoint. Raises ConfigError / DataError before
-    any work for a bad config or data file; anything that stops the run later (an exception, Ctrl-C, a
-    SIGTERM) is recorded as ``failed`` (with ``<run_key>.traceback.txt`` beside the record) and re-raised.
-    """
+def settings(cfg: DictConfig) -> dict[str, Any]:
+    """What defines a training run: the whole resolved config (the run key leaves out its volatile keys),
+    validated, and refused if it asks for DDP inside a local sweep."""
     config = resolved_config(cfg)
     validate(config)
     check_launch(cfg)
-    key = run_key(config)
-    path = record_path(cfg.paths.results, cfg.experiment_name, key)
-    if (done := finished_record(cfg, path)) is not None:
-        log.info("run %s is already done (%s, %s): skipped", key, done["status"], path)
-        return {**done, "skipped": True}
-    load_arrays(cfg.data.name, cfg.data.root)  # a missing or corrupt file fails here, before anything starts
-    share_job_resources(cfg)
+    return config
 
-    start = time.perf_counter()
+
+def fit(run: Run) -> None:
+    """Train and test ``run.cfg``'s model, filling in the run's metrics, curve, timing and device.
+
+    A run that was killed or failed continues from its last checkpoint (with ``resume``). The data file is
+    checked first: a missing or corrupt one is a DataError before anything starts.
+    """
+    cfg = run.cfg
+    load_arrays(cfg.data.name, cfg.data.root)
+    share_job_resources(cfg)
     timer = UpdateTimer()
     history = EpochHistory(timer)
-    ckpt_dir = checkpoint_dir(cfg.paths.results, cfg.experiment_name, key)
+    ckpt_dir = checkpoint_dir(cfg.paths.results, cfg.experiment_name, run.key)
     resume_from = str(ckpt_dir / "last.ckpt") if cfg.resume and (ckpt_dir / "last.ckpt").exists() else None
     trainer: pl.Trainer | None = None
-    loggers: list = []
-    status, error, diverged_at = "failed", None, None
     try:
         pl.seed_everything(cfg.seed, verbose=False)
         datamodule = instantiate(cfg.data, seed=cfg.seed, _convert_="all")
         task = _build_task(cfg)
-        loggers = build_loggers(
-            config["logger"],
-            cfg.paths.output,
-            name=key,
-            group=cfg.experiment_name,
-            tags=[cfg.profile.name, cfg.data.name],
-            config=config,
-        )
         trainer = instantiate(
             cfg.trainer,
             callbacks=_callbacks(cfg, ckpt_dir, timer, history),
-            logger=loggers,
+            logger=run.loggers,
             default_root_dir=cfg.paths.output,
             enable_checkpointing=bool(cfg.checkpoint.every_n_epochs),
         )
         if resume_from:
-            log.info("run %s continues from its checkpoint %s", key, resume_from)
+            log.info("run %s continues from its checkpoint %s", run.key, resume_from)
         trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from)
         trainer.test(task, datamodule=datamodule, verbose=False)
-        status = "ok"
-    except Diverged as err:
-        status, error, diverged_at = "diverged", str(err), {"epoch": err.epoch, "update": err.step}
-    except BaseException as err:  # also KeyboardInterrupt and SystemExit (Lightning's answer to SIGTERM)
-        error = f"{type(err).__name__}: {err}"
-        write_traceback(path)
-        raise
     finally:
-        record = {
-            "run_key": key,
-            "experiment": cfg.experiment_name,
-            "status": status,
-            "error": error,
-            "diverged_at": diverged_at,
-            "metrics": _final_metrics(trainer, history) if trainer else {},
+        run.metrics = _final_metrics(trainer, history) if trainer else {}
+        run.curve = history.rows
+        run.fields = {
             "epochs": len(history.rows),
             "stop_reason": stop_reason(trainer),
             "updates": trainer.global_step if trainer else 0,
             "time_per_update_s": timer.median_update_time(TIMING_SKIP_FIRST),
             "time_per_epoch_s": timer.epoch_times,
-            "wall_time_s": time.perf_counter() - start,  # this attempt's
             "resumed_from": resume_from,
-            "device": device_name(trainer.strategy.root_device if trainer else torch.device("cpu")),
-            "processes": trainer.world_size if trainer else 1,
-            **provenance(cfg, config),
-            "curve": history.rows,
         }
-        rank = trainer.global_rank if trainer else 0
-        if rank == 0:
-            write_json_atomic(path, record)
-            if status in FINAL_STATUSES and not cfg.checkpoint.keep:
-                shutil.rmtree(ckpt_dir, ignore_errors=True)
-        close_wandb(loggers, run_summary(record), rank)
-        leave_process_group()
-    log.info("run %s: %s -> %s", key, status, path)
-    return record
+        if trainer is not None:
+            run.device, run.rank = trainer.strategy.root_device, trainer.global_rank
+            run.processes = trainer.world_size
 
 
-def stage_function(cfg: DictConfig) -> Callable[[DictConfig], dict[str, Any]]:
-    """`train`, or the analysis stage ``cfg.stage`` names (a function ``cfg -> record``) if there is one."""
+def drop_checkpoint(run: Run, record: dict[str, Any]) -> None:
+    """Delete a finished run's checkpoint unless ``checkpoint.keep`` (a later analysis reads it)."""
+    cfg = run.cfg
+    if record["status"] in FINAL_STATUSES and not cfg.checkpoint.keep:
+        shutil.rmtree(checkpoint_dir(cfg.paths.results, cfg.experiment_name, run.key), ignore_errors=True)
+
+
+#: Training: `train(cfg)` runs one config to its record (`optfactors.lifecycle.execute`).
+train = Stage(fit, settings, tag=lambda cfg: cfg.data.name, finish=drop_checkpoint)
+
+
+def stage_of(cfg: DictConfig) -> Stage:
+    """`train`, or the analysis stage ``cfg.stage`` names if there is one."""
     if "stage" not in cfg:
         return train
     try:
-        fn = get_method(cfg.stage)
+        stage = get_object(cfg.stage)
     except Exception as err:
-        raise ConfigError("stage", cfg.stage, f"an importable function cfg -> record ({err})") from err
-    return fn
+        raise ConfigError("stage", cfg.stage, f"an importable optfactors.lifecycle.Stage ({err})") from err
+    if not isinstance(stage, Stage):
+        raise ConfigError("stage", cfg.stage, "an optfactors.lifecycle.Stage")
+    return stage
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -259,7 +222,8 @@ def main(cfg: DictConfig) -> None:
     outcome: dict[str, Any]
     try:
         check_choices(HydraConfig.get().runtime.choices, CONF_DIR)
-        record = stage_function(cfg)(cfg)
+        stage = stage_of(cfg)
+        record = stage(cfg)
         outcome = {
             "run_key": record["run_key"],
             "status": "skipped" if record.get("skipped") else record["status"],
@@ -278,7 +242,7 @@ def main(cfg: DictConfig) -> None:
             raise
         log.exception("run failed")
         outcome = {
-            "run_key": run_key(resolved_config(cfg)),
+            "run_key": stage.key(cfg),
             "status": "failed",
             "error": f"{type(err).__name__}: {err}",
         }

@@ -10,7 +10,6 @@ along u grows by (1 + lr|λ|) per update and the path leaves.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -28,9 +27,9 @@ from optfactors.analysis.critical import (
     train,
 )
 from optfactors.critical.problems import Problem
-from optfactors.critical.stage import init_seed, require_problem
-from optfactors.record import resolved_config
-from optfactors.studies.stage import Analysis, closing, run_analysis, stage_loggers
+from optfactors.critical.stage import init_seed, problem_name
+from optfactors.lifecycle import Run, Stage, subtrees
+from optfactors.studies.publish import publish
 from optfactors.toy.trajectory import thin
 
 log = logging.getLogger("optfactors")
@@ -53,57 +52,56 @@ def find_saddle(problem: Problem, seed: int, params: DictConfig) -> tuple[int, C
     raise RuntimeError(f"no saddle point among {params.max_inits} initialisations; raise saddle.max_inits")
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
-    """Find a saddle point of ``cfg.problem``, check the Taylor prediction along its most negative
-    eigenvector, and run exact and noisy gradient descent from it -> one record (`run_analysis`)."""
-    require_problem(cfg)
-    config = resolved_config(cfg)
-    params = cfg.saddle
-    loggers: list = []
+def analyse(run: Run) -> None:
+    """Find a saddle point of the run's problem, check the Taylor prediction along its most negative
+    eigenvector, and run exact and noisy gradient descent from it."""
+    cfg, params = run.cfg, run.cfg.saddle
+    problem = instantiate(cfg.problem)
+    found, point, values, vectors = find_saddle(problem, cfg.seed, params)
+    _, loss_of = problem.objective(found)
+    lam, u = float(values[0]), vectors[:, 0]
+    lr = params.descent.lr_scale / float(values.abs().max())
+    log.info(
+        "saddle_escape: init %d, loss %.5g, |grad| %.1e, λ_min %.3g",
+        found,
+        point.loss,
+        point.grad_norm,
+        lam,
+    )
+    side = params.taylor.points_per_side
+    etas = params.taylor.eta_max * torch.arange(-side, side + 1, dtype=torch.float64) / side  # 0 exactly
+    run.curve += taylor_rows(loss_of, point.theta, lam, u, etas)
+    summary: dict[str, Any] = {
+        "table": "saddle",
+        "problem": problem.name,
+        "init_seed": found,
+        "loss": point.loss,
+        "grad_norm": point.grad_norm,
+        "min_eigenvalue": lam,
+        "max_eigenvalue": float(values[-1]),
+        "negative": int((values < -params.negative_tol * values.abs().max()).sum()),
+        "parameters": len(values),
+        "lr": lr,
+        "steps": params.descent.steps,
+    }
+    for variant, noise in (("exact", 0.0), ("noisy", params.descent.noise)):
+        path = descent(loss_of, point.theta, lr, params.descent.steps, noise, cfg.seed)
+        summary[f"{variant}_escape_step"] = escape_step(path, params.descent.drop)
+        summary[f"{variant}_final_loss"] = float(path["loss"].iloc[-1])
+        summary[f"{variant}_max_distance"] = float(path["distance"].max())
+        kept = thin(path, params.max_points, ("loss",))
+        run.curve += [{"table": "descent", "variant": variant, **r} for r in kept.to_dict("records")]
+        log.info("saddle_escape: %s GD escapes at %s", variant, summary[f"{variant}_escape_step"])
+    run.curve.insert(0, summary)
+    run.metrics = {
+        k: float(v) for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
-    def analyse(key: str, analysis: Analysis) -> None:
-        problem = instantiate(cfg.problem)
-        loggers.extend(stage_loggers(cfg, config, key, problem.name))
-        found, point, values, vectors = find_saddle(problem, cfg.seed, params)
-        _, loss_of = problem.objective(found)
-        lam, u = float(values[0]), vectors[:, 0]
-        lr = params.descent.lr_scale / float(values.abs().max())
-        log.info(
-            "saddle_escape: init %d, loss %.5g, |grad| %.1e, λ_min %.3g",
-            found,
-            point.loss,
-            point.grad_norm,
-            lam,
-        )
-        side = params.taylor.points_per_side
-        etas = params.taylor.eta_max * torch.arange(-side, side + 1, dtype=torch.float64) / side  # 0 exactly
-        analysis.rows += taylor_rows(loss_of, point.theta, lam, u, etas)
-        summary: dict[str, Any] = {
-            "table": "saddle",
-            "problem": problem.name,
-            "init_seed": found,
-            "loss": point.loss,
-            "grad_norm": point.grad_norm,
-            "min_eigenvalue": lam,
-            "max_eigenvalue": float(values[-1]),
-            "negative": int((values < -params.negative_tol * values.abs().max()).sum()),
-            "parameters": len(values),
-            "lr": lr,
-            "steps": params.descent.steps,
-        }
-        for variant, noise in (("exact", 0.0), ("noisy", params.descent.noise)):
-            path = descent(loss_of, point.theta, lr, params.descent.steps, noise, cfg.seed)
-            summary[f"{variant}_escape_step"] = escape_step(path, params.descent.drop)
-            summary[f"{variant}_final_loss"] = float(path["loss"].iloc[-1])
-            summary[f"{variant}_max_distance"] = float(path["distance"].max())
-            kept = thin(path, params.max_points, ("loss",))
-            analysis.rows += [{"table": "descent", "variant": variant, **r} for r in kept.to_dict("records")]
-            log.info("saddle_escape: %s GD escapes at %s", variant, summary[f"{variant}_escape_step"])
-        analysis.rows.insert(0, summary)
-        analysis.metrics = {
-            k: float(v) for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
-        }
 
-    lines = {"taylor": ("taylor", "eta", "loss_change", None)}
-    after = closing(loggers, Path(cfg.paths.output), lines)
-    return run_analysis(cfg, config, analyse, torch.device("cpu"), after)
+#: The stage: one run is defined by its problem, ``saddle`` and its seed (initialisations and noise).
+run = Stage(
+    analyse,
+    subtrees("problem", "saddle", "seed"),
+    tag=problem_name,
+    finish=publish({"taylor": ("taylor", "eta", "loss_change", None)}),
+)

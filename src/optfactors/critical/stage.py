@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,10 +23,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from optfactors.analysis.critical import eigenvalue_signs, find_critical_point, hessian, train
-from optfactors.config import ConfigError
 from optfactors.critical.problems import Problem
-from optfactors.record import resolved_config
-from optfactors.studies.stage import Analysis, closing, run_analysis, stage_loggers
+from optfactors.lifecycle import Run, Stage, subtrees
+from optfactors.studies.publish import publish
 
 log = logging.getLogger("optfactors")
 
@@ -102,45 +100,33 @@ def summary_metrics(points: pd.DataFrame) -> dict[str, float]:
     return metrics
 
 
-def require_problem(cfg: DictConfig) -> None:
-    """A run needs a problem: a one-line config error instead of a failure deep inside."""
-    if cfg.get("problem") is None:
-        raise ConfigError(
-            "problem",
-            None,
-            f"choose the small network to analyse (e.g. optfactors experiment={cfg.experiment_name} "
-            "problem=sinc; options in conf/problem/)",
+def problem_name(cfg: DictConfig) -> str:
+    """The name of the run's problem (its builder's), e.g. ``sinc``: the W&B tag of its runs."""
+    return cfg.problem._target_.rsplit(".", 1)[-1]
+
+
+def analyse(run: Run) -> None:
+    """``critical.inits`` initialisations of the run's problem: their rows and the summary metrics."""
+    cfg, params = run.cfg, run.cfg.critical
+    problem = instantiate(cfg.problem)
+    start = time.perf_counter()
+    for init in range(params.inits):
+        rows = point_rows(problem, init_seed(cfg.seed, init), params, init < params.spectra)
+        run.curve += rows
+        done, point = init + 1, rows[0]
+        eta = (time.perf_counter() - start) / done * (params.inits - done)
+        log.info(
+            "critical_points %s [%d/%d]: loss %.4g, |grad| %.1e, minimum ratio %.3f (ETA %.0f s)",
+            problem.name,
+            done,
+            params.inits,
+            point["loss"],
+            point["grad_norm"],
+            point["minimum_ratio"],
+            eta,
         )
+    run.metrics = summary_metrics(pd.DataFrame([r for r in run.curve if r["table"] == "point"]))
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
-    """``cfg.critical.inits`` initialisations of ``cfg.problem`` -> one record (`run_analysis`)."""
-    require_problem(cfg)
-    config = resolved_config(cfg)
-    params = cfg.critical
-    loggers: list = []
-
-    def analyse(key: str, analysis: Analysis) -> None:
-        problem = instantiate(cfg.problem)
-        loggers.extend(stage_loggers(cfg, config, key, problem.name))
-        start = time.perf_counter()
-        for init in range(params.inits):
-            rows = point_rows(problem, init_seed(cfg.seed, init), params, init < params.spectra)
-            analysis.rows += rows
-            done, point = init + 1, rows[0]
-            eta = (time.perf_counter() - start) / done * (params.inits - done)
-            log.info(
-                "critical_points %s [%d/%d]: loss %.4g, |grad| %.1e, minimum ratio %.3f (ETA %.0f s)",
-                problem.name,
-                done,
-                params.inits,
-                point["loss"],
-                point["grad_norm"],
-                point["minimum_ratio"],
-                eta,
-            )
-        points = pd.DataFrame([r for r in analysis.rows if r["table"] == "point"])
-        analysis.metrics = summary_metrics(points)
-
-    after = closing(loggers, Path(cfg.paths.output), {})
-    return run_analysis(cfg, config, analyse, torch.device("cpu"), after)
+#: The stage: one run is defined by its problem, ``critical`` and its seed (which draws the initialisations).
+run = Stage(analyse, subtrees("problem", "critical", "seed"), tag=problem_name, finish=publish())

@@ -20,7 +20,8 @@ class SAM(Optimizer):
     ``partial(torch.optim.SGD)``) and ``base_options`` (lr, momentum, ...) are its options; both
     optimizers share one list of parameter groups, so schedules and ``param_groups[0]["lr"]`` work as
     usual, and ``state_dict`` is the base optimizer's. Under Lightning's automatic optimization the closure
-    is the training step, so it runs twice per update (the second time at the perturbed weights).
+    is the training step, so it runs twice per update; ``perturbed`` is True during the second call, so the
+    step can leave metrics and BatchNorm running statistics to the first.
     """
 
     def __init__(
@@ -29,6 +30,7 @@ class SAM(Optimizer):
         if not rho > 0:
             raise ValueError(f"rho must be positive, got {rho}")
         super().__init__(params, {"rho": rho})
+        self.perturbed = False
         self.base = base(self.param_groups, **base_options)
         self.param_groups = self.base.param_groups
 
@@ -47,8 +49,12 @@ class SAM(Optimizer):
                 if p.grad is not None:
                     saved.append((p, p.detach().clone()))
                     p.add_(p.grad * scale)
-        with torch.enable_grad():
-            closure()
+        self.perturbed = True
+        try:
+            with torch.enable_grad():
+                closure()
+        finally:
+            self.perturbed = False
         for p, w in saved:
             p.copy_(w)
         self.base.step()

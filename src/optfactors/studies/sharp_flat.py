@@ -30,10 +30,10 @@ from torch import Tensor, nn
 from optfactors.analysis import hessian, landscape, sharpness
 from optfactors.config import ConfigError
 from optfactors.data import BatchLoader, balanced_indices, load_arrays, split_indices, to_image_tensor
-from optfactors.record import resolved_config
+from optfactors.lifecycle import Run, Stage, subtrees
 from optfactors.runtime import group_choices
+from optfactors.studies.publish import publish
 from optfactors.studies.solutions import Solution, solution, source_key
-from optfactors.studies.stage import Analysis, closing, run_analysis, stage_loggers
 
 log = logging.getLogger("optfactors")
 
@@ -319,30 +319,30 @@ def _source_entry(found: Solution) -> dict[str, Any]:
     }
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
-    """The stage: SB and LB solutions of ``cfg``'s network and seed -> every measurement -> one record
-    (`run_analysis`: resume, failure capture); the W&B run (tables, line plots, figures) is always closed."""
-    config = resolved_config(cfg)
-    params = cfg.sharp_flat
-    overrides = {regime: source_overrides(cfg, regime) for regime in params.regimes}
-    # The source runs are part of what this run analyses: a changed source config makes a new analysis.
-    config["source_run_keys"] = {regime: source_key(o) for regime, o in overrides.items()}
-    device = analysis_device()
-    loggers: list = []
+def settings(cfg: DictConfig) -> dict[str, Any]:
+    """What defines a run: the network and seed analysed, ``sharp_flat``, and the run keys of its source runs
+    (a changed source config makes a new analysis)."""
+    config = subtrees("data", "model", "seed", "sharp_flat")(cfg)
+    config["source_run_keys"] = {r: source_key(source_overrides(cfg, r)) for r in cfg.sharp_flat.regimes}
+    return config
 
-    def analyse(key: str, analysis: Analysis) -> None:
-        found = {regime: solution(overrides[regime]) for regime in params.regimes}
-        analysis.fields["sources"] = {regime: _source_entry(s) for regime, s in found.items()}
-        first = found[params.regimes[0]].config
-        samples = params.samples
-        train = analysis_batches(first.data, "train", samples.train, samples.batch_size, samples.seed, device)
-        test = analysis_batches(first.data, "test", samples.test, samples.batch_size, samples.seed, device)
-        models = {regime: s.model.to(device) for regime, s in found.items()}
-        loggers.extend(stage_loggers(cfg, config, key, cfg.data.name))
-        analysis.rows, analysis.fields["step_time_s"] = measure(
-            models, instantiate(first.loss), train, test, params, cfg.seed
-        )
-        analysis.metrics = summary_metrics(analysis.rows) | source_metrics(found)
 
-    after = closing(loggers, Path(cfg.paths.output), LINE_PLOTS, perturbation_mean)
-    return run_analysis(cfg, config, analyse, device, after)
+def analyse(run: Run) -> None:
+    """The SB and LB solutions of the run's network and seed -> every measurement."""
+    cfg, params = run.cfg, run.cfg.sharp_flat
+    found = {regime: solution(source_overrides(cfg, regime)) for regime in params.regimes}
+    run.fields["sources"] = {regime: _source_entry(s) for regime, s in found.items()}
+    first = found[params.regimes[0]].config
+    samples = params.samples
+    device = run.device = analysis_device()
+    train = analysis_batches(first.data, "train", samples.train, samples.batch_size, samples.seed, device)
+    test = analysis_batches(first.data, "test", samples.test, samples.batch_size, samples.seed, device)
+    models = {regime: s.model.to(device) for regime, s in found.items()}
+    run.curve, run.fields["step_time_s"] = measure(
+        models, instantiate(first.loss), train, test, params, cfg.seed
+    )
+    run.metrics = summary_metrics(run.curve) | source_metrics(found)
+
+
+#: The stage; the W&B run gets tables, line plots and figures.
+run = Stage(analyse, settings, tag=lambda cfg: cfg.data.name, finish=publish(LINE_PLOTS, perturbation_mean))

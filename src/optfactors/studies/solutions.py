@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
-from optfactors.record import checkpoint_dir, read_record, record_path, resolved_config, run_key
+from optfactors.record import checkpoint_dir, read_record, record_path
 from optfactors.train import train
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def load_model(cfg: DictConfig, checkpoint: Path) -> nn.Module:
 
 def source_key(overrides: list[str]) -> str:
     """The run key of the run ``optfactors <overrides>`` composes."""
-    return run_key(resolved_config(compose_source(overrides)))
+    return train.key(compose_source(overrides))
 
 
 def solution(overrides: list[str]) -> Solution:
@@ -73,8 +73,7 @@ def solution(overrides: list[str]) -> Solution:
     diverged (recorded so, or now) has no solution to analyse: SourceError, without training it again.
     """
     cfg = compose_source(overrides)
-    config = resolved_config(cfg)
-    key = run_key(config)
+    key = train.key(cfg)
     path = record_path(cfg.paths.results, cfg.experiment_name, key)
     checkpoint = checkpoint_dir(cfg.paths.results, cfg.experiment_name, key) / "last.ckpt"
     record = read_record(path)

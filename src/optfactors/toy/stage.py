@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,8 +18,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from optfactors.record import resolved_config
-from optfactors.studies.stage import Analysis, closing, run_analysis, stage_loggers
+from optfactors.lifecycle import Run, Stage, subtrees
+from optfactors.studies.publish import publish
 from optfactors.toy.surfaces import Surface
 from optfactors.toy.trajectory import thin, trajectory, weighted_averages
 
@@ -113,17 +112,13 @@ def ewa_rows(params: DictConfig) -> Rows:
     return [{"table": "ewa", **row} for row in frame.to_dict("records")]
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
-    """Every demonstration of ``cfg.toy`` -> one record (`run_analysis`: resume, failure capture), logged like
-    the other analysis stages (CSV, W&B with the toy figures)."""
-    config = resolved_config(cfg)
-    loggers: list = []
+def analyse(run: Run) -> None:
+    """Every demonstration of ``cfg.toy``, then the weighted averages, into the run's long table."""
+    for name, demo in run.cfg.toy.demos.items():
+        run.curve += demo_rows(name, demo, run.cfg.toy)
+    run.curve += ewa_rows(run.cfg.toy.ewa)
 
-    def analyse(key: str, analysis: Analysis) -> None:
-        loggers.extend(stage_loggers(cfg, config, key, "toy"))
-        for name, demo in cfg.toy.demos.items():
-            analysis.rows += demo_rows(name, demo, cfg.toy)
-        analysis.rows += ewa_rows(cfg.toy.ewa)
 
-    after = closing(loggers, Path(cfg.paths.output), {})
-    return run_analysis(cfg, config, analyse, torch.device("cpu"), after)
+#: The stage: one run is defined by ``toy`` alone; logged like the other analysis stages (CSV, W&B with the
+#: toy figures).
+run = Stage(analyse, subtrees("toy"), tag=lambda cfg: "toy", finish=publish())

@@ -1,0 +1,146 @@
+"""Run keys: a training run keeps the key its committed record is found by; an analysis stage's key and record
+row hold exactly the settings it declares, so editing conf/trainer/ does not rerun a toy surface."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf, open_dict
+
+from optfactors.critical import saddle
+from optfactors.critical import stage as critical
+from optfactors.results import run_row
+from optfactors.studies import sharp_flat
+from optfactors.toy import stage as toy
+from optfactors.train import CONF_DIR, train
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Settings no analysis stage reads: a change to them must not rerun one.
+UNUSED = ("trainer.max_epochs=99", "data.batch_size=7", "optimizer=adam", "scheduler=cosine")
+
+
+def test_a_toy_run_key_covers_the_toy_surfaces_and_nothing_else(make_cfg):
+    cfg = make_cfg("experiment=toy")
+    key = toy.run.key(cfg)
+    assert list(toy.run.settings(cfg)) == ["toy"]
+    row = run_row({"config": toy.run.settings(cfg)})
+    assert not [c for c in row if c.startswith(("data.", "model.", "optimizer.", "trainer.", "stage"))]
+    assert toy.run.key(make_cfg("experiment=toy", *UNUSED, "seed=3")) == key
+    assert toy.run.key(make_cfg("experiment=toy", "+toy.demos.elongated.surface.steep=100.0")) != key
+
+
+@pytest.mark.parametrize(
+    ("stage", "overrides", "own"),
+    [
+        (critical.run, ("experiment=critical_points", "problem=sinc"), "critical.grad_tol=1e-5"),
+        (saddle.run, ("experiment=saddle_escape",), "saddle.descent.noise=1e-3"),
+    ],
+    ids=["critical_points", "saddle_escape"],
+)
+def test_a_critical_point_run_key_covers_its_problem_settings_and_seed(make_cfg, stage, overrides, own):
+    cfg = make_cfg(*overrides)
+    key = stage.key(cfg)
+    assert set(stage.settings(cfg)) == {"problem", "seed", own.split(".")[0]}
+    assert stage.key(make_cfg(*overrides, *UNUSED)) == key
+    for change in (own, "seed=1", "problem.hidden=[8]"):
+        assert stage.key(make_cfg(*overrides, change)) != key, change
+
+
+def test_where_the_data_of_a_problem_lives_is_not_part_of_its_key(make_cfg, tmp_path):
+    mnist = ("experiment=critical_points", "problem=mnist_small")
+    assert critical.run.key(make_cfg(*mnist, f"data.root={tmp_path}")) == critical.run.key(make_cfg(*mnist))
+
+
+def test_a_sharp_flat_run_key_covers_its_analysis_and_its_source_runs(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    hydra = HydraConfig.instance()
+    monkeypatch.setattr(hydra, "cfg", None)  # set below, as the CLI sets it; unset again afterwards
+
+    def key(*overrides: str) -> str:
+        base = ["experiment=sharp_flat", "setting=mnist_f1", "logger=csv", f"paths.output={tmp_path}"]
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", [*base, *overrides], return_hydra_config=True)
+        hydra.set_config(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]
+        return sharp_flat.run.key(cfg)
+
+    first = key()
+    assert key("trainer.max_epochs=99", "optimizer.lr=0.5") == first  # this run's own trainer, optimizer
+    assert key("sharp_flat.sharpness.max_iter=3") != first
+    assert key('sharp_flat.source.overrides=["sizes.mnist.sb=32"]') != first  # its source runs changed
+    assert key("seed=1") != first
+
+
+def _cell(text: str) -> Any:
+    """A runs.csv cell as the record's value: empty is null, booleans as Python writes them, lists as JSON."""
+    if text in ("", "True", "False"):
+        return None if text == "" else text == "True"
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _stored_config(row: pd.Series, columns: list[str]) -> dict[str, Any]:
+    """A run's config rebuilt from its runs.csv row: the flattened config columns (after the choices)."""
+    config: dict[str, Any] = {}
+    for column in columns:
+        *parents, leaf = column.split(".")
+        node = config
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = _cell(row[column])
+    return config
+
+
+@pytest.mark.parametrize("experiment", ["batch_timing", "depth", "stuck"])
+def test_committed_training_runs_keep_their_keys(experiment):
+    """Studies whose runs.csv holds each run's whole config (one network each, so no key is missing from a
+    row; runs.csv leaves out only volatile keys): the key recomputed from the row is the committed one."""
+    runs = pd.read_csv(ROOT / "results" / experiment / "runs.csv", dtype=str, keep_default_na=False)
+    last_choice = max(i for i, c in enumerate(runs.columns) if c.startswith("choice."))
+    columns = list(runs.columns[last_choice + 1 :])
+    for _, row in runs.iterrows():
+        assert train.key(OmegaConf.create(_stored_config(row, columns))) == row["run_key"]
+
+
+@pytest.mark.parametrize(
+    ("experiment", "overrides"),
+    [
+        ("batch_accuracy", ("setting=mnist_mlp", "data.batch_size=1024", "seed=1")),
+        ("optimizers", ("setting=mnist_mlp", "optimizer=momentum", "scheduler=cosine", "optimizer.lr=0.1")),
+        ("loss_mse_vs_ce", ("loss=mse", "optimizer=adam", "seed=1")),
+        ("warmup", ("scheduler=warmup_cosine", "optimizer.lr=0.01", "seed=0")),
+        ("normalization", ("model=mlp_deep", "optimizer.lr=3.0", "trainer.gradient_clip_val=1.0", "seed=1")),
+    ],
+)
+def test_a_training_run_composed_again_has_its_committed_key(make_cfg, experiment, overrides):
+    runs = pd.read_csv(ROOT / "results" / experiment / "runs.csv")
+    assert train.key(make_cfg(f"experiment={experiment}", *overrides)) in set(runs["run_key"])
+
+
+def _training_records(limit: int) -> list[dict]:
+    """Up to ``limit`` run records of training runs on disk under results/ (records are not committed)."""
+    records = []
+    for path in sorted(ROOT.glob("results/*/runs/*.json")):
+        record = json.loads(path.read_text())
+        if "stage" not in record["config"]:
+            records.append(record)
+        if len(records) == limit:
+            break
+    return records
+
+
+def test_a_training_run_keeps_the_key_of_its_record_on_disk():
+    records = _training_records(limit=20)
+    if not records:
+        pytest.skip("no training run records under results/*/runs/")
+    for record in records:
+        assert train.key(OmegaConf.create(record["config"])) == record["run_key"], record["experiment"]
