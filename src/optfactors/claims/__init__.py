@@ -72,6 +72,7 @@ from optfactors.claims import (  # noqa: E402, F401
     critical,
     keskar,
     optimizers,
+    remedies,
     sharp_flat,
     stability,
     timing,

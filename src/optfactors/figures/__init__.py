@@ -109,6 +109,7 @@ from optfactors.figures import (  # noqa: E402, F401
     critical,
     keskar,
     optimizers,
+    remedies,
     sharp_flat,
     stability,
     timing,
