@@ -2,7 +2,7 @@
 give ✓, ones that must give ✗, and ones that must leave it undecided (—). No training, no real results.
 
 The gap claims of keskar_gap and the sharpness-accuracy correlation are decided both ways in
-tests/test_gap_claims.py, the default study's claim in tests/test_figures_report.py (:data:`ELSEWHERE`); a
+tests/test_gap_claims.py, the quick start's claim in tests/test_figures_report.py (:data:`ELSEWHERE`); a
 newly registered claim without cases here or there fails :func:`test_every_claim_is_decided_both_ways`.
 And every registered claim, figure and table must name an experiment that ``make sweep EXP=<name>`` runs
 and whose runs land in ``results/<name>/``, where the report and the figures look for them.
@@ -28,10 +28,12 @@ CLIP, LR = "trainer.gradient_clip_val", "optimizer.lr"
 
 #: Claims decided both ways in other test files (claim -> file), not repeated here.
 ELSEWHERE = {
-    "default_small_batch_better": "test_figures_report.py",
+    "quickstart_small_batch_better": "test_figures_report.py",
     "sb_lb_similar_training_accuracy": "test_gap_claims.py",
     "lb_lower_test_accuracy": "test_gap_claims.py",
     "sharper_solutions_generalize_worse": "test_gap_claims.py",
+    "a_remedy_closes_half_the_gap": "test_remedies.py",
+    "gap_closing_remedies_are_flatter": "test_remedies.py",
 }
 
 
