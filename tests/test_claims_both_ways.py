@@ -34,6 +34,9 @@ ELSEWHERE = {
     "sharper_solutions_generalize_worse": "test_gap_claims.py",
     "a_remedy_closes_half_the_gap": "test_remedies.py",
     "gap_closing_remedies_are_flatter": "test_remedies.py",
+    "perfect_scaling_below_the_knee": "test_critical_batch.py",
+    "diminishing_returns_above_the_knee": "test_critical_batch.py",
+    "noise_scale_predicts_the_knee": "test_critical_batch.py",
 }
 
 

@@ -70,6 +70,7 @@ def register_claim(experiment: str, claim_id: str, lecture: str) -> Callable[[Cl
 from optfactors.claims import (  # noqa: E402, F401
     batch_size,
     critical,
+    critical_batch,
     keskar,
     optimizers,
     remedies,

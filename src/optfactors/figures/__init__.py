@@ -107,6 +107,7 @@ def draw_all(results_dir: str | Path) -> list[Path]:
 from optfactors.figures import (  # noqa: E402, F401
     batch_size,
     critical,
+    critical_batch,
     keskar,
     optimizers,
     remedies,
