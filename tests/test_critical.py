@@ -14,7 +14,7 @@ from optfactors.analysis.critical import (
     escape_step,
     find_critical_point,
     hessian,
-    taylor_rows,
+    taylor_table,
 )
 from optfactors.claims import CLAIMS
 from optfactors.config import ConfigError
@@ -74,8 +74,8 @@ def test_saddle_escape_identity_on_a_quadratic_saddle():
 
     origin = torch.zeros(2, dtype=torch.float64)
     u = torch.tensor([0.0, 1.0], dtype=torch.float64)
-    rows = taylor_rows(quadratic, origin, -0.5, u, torch.linspace(-2, 2, 9, dtype=torch.float64))
-    for row in rows:  # exact for a quadratic: L(ηu) - L(0) = ½λη²
+    rows = taylor_table(quadratic, origin, -0.5, u, torch.linspace(-2, 2, 9, dtype=torch.float64))
+    for row in rows.to_dict("records"):  # exact for a quadratic: L(ηu) - L(0) = ½λη²
         assert row["loss_change"] == pytest.approx(-0.25 * row["eta"] ** 2, abs=1e-15)
         assert row["predicted"] == pytest.approx(row["loss_change"], abs=1e-15) and row["first_order"] == 0
     exact = descent(quadratic, origin, lr=0.1, steps=200, noise=0.0, seed=0)

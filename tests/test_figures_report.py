@@ -13,8 +13,8 @@ from optfactors.figures.style import FALLBACK_COLOR, OPTIMIZER_COLORS, batch_siz
 from optfactors.report import write_report
 from optfactors.results import load_tables
 
-CLAIM = CLAIMS["default_small_batch_better"].fn
-FIGURE = FIGURES["default_batch_size"].fn
+CLAIM = CLAIMS["quickstart_small_batch_better"].fn
+FIGURE = FIGURES["quickstart_batch_size"].fn
 
 
 def tables(
@@ -29,7 +29,7 @@ def tables(
             runs.append(
                 {
                     "run_key": key,
-                    "experiment": "default",
+                    "experiment": "quickstart",
                     "status": statuses.get((batch, seed), "ok"),
                     "data.batch_size": batch,
                     "seed": seed,
@@ -67,13 +67,13 @@ SMALL_WORSE = {32: [0.900, 0.905], 4096: [0.950, 0.948]}
 
 
 def test_draw_all_writes_png_and_pdf_and_skips_experiments_without_tables(tmp_path, monkeypatch, capsys):
-    write_tables(tmp_path, "default", *tables(SMALL_BETTER))
+    write_tables(tmp_path, "quickstart", *tables(SMALL_BETTER))
     monkeypatch.setitem(FIGURES, "not_run_figure", FigureSpec("not_run_figure", "not_run", FIGURE))
     written = draw_all(tmp_path)
     figures = tmp_path / "figures"
-    assert set(written) == {figures / "default_batch_size.png", figures / "default_batch_size.pdf"}
-    assert (figures / "default_batch_size.png").read_bytes().startswith(b"\x89PNG")
-    assert (figures / "default_batch_size.pdf").read_bytes().startswith(b"%PDF")
+    assert set(written) == {figures / "quickstart_batch_size.png", figures / "quickstart_batch_size.pdf"}
+    assert (figures / "quickstart_batch_size.png").read_bytes().startswith(b"\x89PNG")
+    assert (figures / "quickstart_batch_size.pdf").read_bytes().startswith(b"%PDF")
     assert not list(figures.glob("not_run_figure.*"))
     assert "skip not_run_figure" in capsys.readouterr().out
 
@@ -99,10 +99,10 @@ def test_figure_excludes_non_ok_runs_and_says_so():
 
 def test_figure_without_ok_runs_still_draws(tmp_path):
     runs, _ = tables(SMALL_BETTER, {(b, s): "failed" for b in SMALL_BETTER for s in (0, 1)})
-    (tmp_path / "default").mkdir()
-    runs.to_csv(tmp_path / "default" / "runs.csv", index=False)
-    pd.DataFrame().to_csv(tmp_path / "default" / "curves.csv", index=False)  # what collect writes: no rows
-    loaded = load_tables(tmp_path, "default")
+    (tmp_path / "quickstart").mkdir()
+    runs.to_csv(tmp_path / "quickstart" / "runs.csv", index=False)
+    pd.DataFrame().to_csv(tmp_path / "quickstart" / "curves.csv", index=False)  # what collect writes: no rows
+    loaded = load_tables(tmp_path, "quickstart")
     assert loaded is not None and loaded[1].empty
     assert "4 failed" in " ".join(t.get_text() for t in FIGURE(*loaded).texts)
 
@@ -150,7 +150,7 @@ def test_claim_excludes_non_ok_runs():
 
 
 def test_report_marks_claims_links_figures_and_lists_experiments_not_run(tmp_path, monkeypatch):
-    write_tables(tmp_path, "default", *tables(SMALL_BETTER))
+    write_tables(tmp_path, "quickstart", *tables(SMALL_BETTER))
     draw_all(tmp_path)
     monkeypatch.setitem(
         CLAIMS,
@@ -158,13 +158,13 @@ def test_report_marks_claims_links_figures_and_lists_experiments_not_run(tmp_pat
         Claim("later", "later_claim", "Something.", lambda r, c: ClaimResult("-", None)),
     )
     text = write_report(tmp_path).read_text()
-    assert "| `default_small_batch_better` |" in text and "| ✓ |" in text
-    assert "`make sweep EXP=default`" in text
-    assert "](figures/default_batch_size.png)" in text
+    assert "| `quickstart_small_batch_better` |" in text and "| ✓ |" in text
+    assert "`make sweep EXP=quickstart`" in text
+    assert "](figures/quickstart_batch_size.png)" in text
     assert "## later\n\nNot run yet: `make sweep EXP=later`" in text
 
 
 def test_report_marks_a_claim_not_reproduced(tmp_path):
-    write_tables(tmp_path, "default", *tables(SMALL_WORSE))
+    write_tables(tmp_path, "quickstart", *tables(SMALL_WORSE))
     text = write_report(tmp_path).read_text()
     assert "| ✗ |" in text and "](figures/" not in text  # figures not drawn: not linked

@@ -9,7 +9,7 @@ import torch
 from hydra.utils import instantiate
 
 from optfactors.losses import SoftmaxMSELoss
-from optfactors.train import CONF_DIR
+from optfactors.train import CONF_DIR, train
 
 
 def test_softmax_mse_matches_the_lecture_formula():
@@ -135,3 +135,27 @@ def test_step_and_exponential_decay(make_cfg):
     assert step.scheduler.interval == "epoch"
     exp = make_cfg("scheduler=exponential", "scheduler.schedule.gamma=0.9")
     assert _lrs(instantiate(exp.scheduler.schedule), 3) == pytest.approx([1, 0.9, 0.81])
+
+
+def _epoch_lrs(make_cfg, *scheduler: str) -> list[float]:
+    """The ``lr`` column of the curve of 5 epochs (one update each, lr 0.8) under the scheduler overrides:
+    the rate at each epoch's end, after that epoch's schedule step, i.e. the next epoch's rate."""
+    run = ("data.subset=64", "data.batch_size=64", "data.val_size=0", "trainer.max_epochs=5")
+    cfg = make_cfg(*run, "optimizer.lr=0.8", "trainer.limit_test_batches=1", *scheduler)
+    record = train(cfg)
+    assert record["status"] == "ok", record["error"]
+    return [row["lr"] for row in record["curve"]]
+
+
+def test_a_torch_scheduler_class_works_from_yaml_and_own_schedules_still_get_total_steps(make_cfg, tmp_path):
+    """A new schedule needs only a YAML file, here in a config folder of its own on Hydra's search path."""
+    (tmp_path / "scheduler").mkdir()
+    (tmp_path / "scheduler" / "step_lr.yaml").write_text(
+        "interval: epoch\n"
+        "schedule: {_target_: torch.optim.lr_scheduler.StepLR, _partial_: true, step_size: 2, gamma: 0.5}\n"
+    )
+    lrs = _epoch_lrs(make_cfg, f"hydra.searchpath=[file://{tmp_path}]", "scheduler=step_lr")
+    assert lrs == pytest.approx([0.8, 0.4, 0.4, 0.2, 0.2])  # epoch k = 1..5 (from 0): 0.8 * 0.5 ** (k // 2)
+    # optfactors.schedules.cosine over total_steps = 5 epochs: 0.8 * (1 + cos(pi k / 5)) / 2 in epoch k
+    lrs = _epoch_lrs(make_cfg, "scheduler=cosine", "scheduler.interval=epoch")
+    assert lrs == pytest.approx([0.8 * 0.9045085, 0.8 * 0.6545085, 0.8 * 0.3454915, 0.8 * 0.0954915, 0.0])

@@ -12,7 +12,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 RESULTS = NOTEBOOKS.parent / "results"
 #: The committed tables each notebook reads.
 INPUTS = {
-    "00_quickstart.ipynb": ["default"],
+    "00_quickstart.ipynb": ["quickstart"],
     "01_batch_size.ipynb": ["batch_timing", "batch_accuracy", "keskar_gap"],
     "02_sharp_flat.ipynb": ["sharp_flat"],
     "03_optimizers.ipynb": ["toy", "optimizers", "loss_mse_vs_ce", "warmup", "normalization", "stuck"],

@@ -13,8 +13,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
+from optfactors.config import SWITCH_DEFAULTS
 from optfactors.critical import saddle
 from optfactors.critical import stage as critical
+from optfactors.record import resolved_config, run_key
 from optfactors.results import run_row
 from optfactors.studies import sharp_flat
 from optfactors.toy import stage as toy
@@ -124,6 +126,22 @@ def test_committed_training_runs_keep_their_keys(experiment):
 def test_a_training_run_composed_again_has_its_committed_key(make_cfg, experiment, overrides):
     runs = pd.read_csv(ROOT / "results" / experiment / "runs.csv")
     assert train.key(make_cfg(f"experiment={experiment}", *overrides)) in set(runs["run_key"])
+
+
+def test_a_run_switch_at_its_declared_default_stays_out_of_the_key_and_the_record(make_cfg):
+    """compile, channels_last and track_grad_norm are declared in the base config; a run from before they
+    were (its recorded config lacks them) keeps its committed key, and switching one on changes the key."""
+    run = ("experiment=loss_mse_vs_ce", "loss=mse", "optimizer=adam", "seed=1")
+    cfg = make_cfg(*run)
+    assert {name: cfg[name] for name in SWITCH_DEFAULTS} == SWITCH_DEFAULTS
+    undeclared = {k: v for k, v in resolved_config(cfg).items() if k not in SWITCH_DEFAULTS}
+    committed = set(pd.read_csv(ROOT / "results" / "loss_mse_vs_ce" / "runs.csv")["run_key"])
+    assert run_key(undeclared) == run_key(resolved_config(cfg)) == train.key(cfg) in committed
+    assert not set(SWITCH_DEFAULTS) & set(train.settings(cfg))  # nor a new runs.csv column
+    switched = make_cfg(*run, "track_grad_norm=true")
+    assert train.settings(switched)["track_grad_norm"] is True
+    assert train.key(switched) != train.key(cfg)
+    assert train.key(make_cfg(*run, "compile=true")) not in {train.key(cfg), train.key(switched)}
 
 
 def _training_records(limit: int) -> list[dict]:

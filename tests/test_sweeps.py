@@ -275,7 +275,7 @@ def test_sweep_size_and_progress_line():
     cfg = OmegaConf.create(
         {
             "hydra": {
-                "overrides": {"task": ["seed=0,1,2", "experiment=default"]},
+                "overrides": {"task": ["seed=0,1,2", "experiment=quickstart"]},
                 "sweeper": {"params": {"data.batch_size": "32,4096", "seed": "0,1"}},
             }
         }

@@ -152,8 +152,8 @@ def test_gpu_switches_give_the_same_results_on_the_cpu(make_cfg):
     SGD updates at lr 0.1 amplify to ~1e-4 relative (so 1e-3 here); bf16 mixed precision rounds activations
     to 8 bits of mantissa (close, not equal)."""
     base = _tiny_conv_run(make_cfg)
-    layouts = _tiny_conv_run(make_cfg, "+channels_last=true")
-    compiled = _tiny_conv_run(make_cfg, "+compile=true")
+    layouts = _tiny_conv_run(make_cfg, "channels_last=true")
+    compiled = _tiny_conv_run(make_cfg, "compile=true")
     bf16 = _tiny_conv_run(make_cfg, "trainer.precision=bf16-mixed")
     for name in ("train_loss", "val_loss", "test_loss", "train_eval_loss"):
         assert layouts[name] == pytest.approx(base[name], rel=1e-3), name
@@ -175,8 +175,8 @@ def test_an_epoch_cut_by_max_steps_still_records_its_training_metrics(make_cfg):
 def test_the_gpu_switches_take_effect(make_cfg):
     cfg = make_cfg("data=cifar10", "model=resnet_cifar", "model.depth=8", "model.width=4")
     assert _build_task(cfg).model._compiled_call_impl is None
-    compiled = _build_task(make_cfg("data=cifar10", "model=resnet_cifar", "+compile=true"))
+    compiled = _build_task(make_cfg("data=cifar10", "model=resnet_cifar", "compile=true"))
     assert compiled.model._compiled_call_impl is not None
-    task = _build_task(make_cfg("data=cifar10", "model=resnet_cifar", "+channels_last=true"))
+    task = _build_task(make_cfg("data=cifar10", "model=resnet_cifar", "channels_last=true"))
     conv = next(m for m in task.model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last) and conv.weight.stride()[1] == 1

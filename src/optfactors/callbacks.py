@@ -9,13 +9,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 
-
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work, so that wall-clock times measure the work itself."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
+from optfactors.runtime import synchronize
 
 
 class Diverged(RuntimeError):

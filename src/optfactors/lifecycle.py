@@ -33,6 +33,8 @@ log = logging.getLogger("optfactors")
 
 #: A stage's settings: cfg -> the validated settings that define a run (its key and its record's config).
 Settings = Callable[[DictConfig], dict[str, Any]]
+#: Rows of a record's long table (its ``curve``, collected into ``curves.csv``): one dict a row.
+Rows = list[dict[str, Any]]
 
 
 @dataclass
@@ -43,7 +45,7 @@ class Run:
     key: str
     loggers: list[Logger]
     metrics: dict[str, float] = field(default_factory=dict)
-    curve: list[dict[str, Any]] = field(default_factory=list)
+    curve: Rows = field(default_factory=list)
     fields: dict[str, Any] = field(default_factory=dict)
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     processes: int = 1

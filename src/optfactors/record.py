@@ -16,6 +16,7 @@ import lightning
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from optfactors.config import SWITCH_DEFAULTS
 from optfactors.runtime import group_choices
 
 #: Config keys that do not change what a run computes: left out of the run key.
@@ -43,9 +44,14 @@ def resolved_config(cfg: DictConfig) -> dict[str, Any]:
     return container
 
 
+def without_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without the run switches that are at their default (`SWITCH_DEFAULTS`)."""
+    return {k: v for k, v in config.items() if k not in SWITCH_DEFAULTS or v is not SWITCH_DEFAULTS[k]}
+
+
 def run_key(config: dict[str, Any]) -> str:
-    """A 12-hex-digit hash of the resolved config without its volatile keys."""
-    stable = json.loads(json.dumps(config))
+    """A 12-hex-digit hash of the resolved config without its volatile keys and switches at their default."""
+    stable = json.loads(json.dumps(without_defaults(config)))
     for dotted in VOLATILE_KEYS:
         *parents, leaf = dotted.split(".")
         node = stable

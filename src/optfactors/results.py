@@ -161,6 +161,11 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "ok"]
 
 
+def seed_std(value: float) -> float:
+    """A standard deviation over seeds, 0.0 where one seed leaves it undefined (NaN)."""
+    return 0.0 if pd.isna(value) else float(value)
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """A DataFrame as a GitHub Markdown table (cells as they print; ``|`` escaped)."""
 

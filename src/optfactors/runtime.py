@@ -1,5 +1,5 @@
-"""Where a run executes: the device's name, each launcher job's share of the machine, DDP set-up checks and
-teardown. Hydra's runtime config is read here and nowhere else in the training path."""
+"""Where a run executes: the device's name and its synchronisation, each launcher job's share of the machine,
+DDP set-up checks and teardown. Hydra's runtime config is read here and nowhere else in the training path."""
 
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ from omegaconf import DictConfig, open_dict
 from optfactors.config import ConfigError, processes
 
 
-def device_name(device: torch.device) -> str:
-    """A human-readable name of the training device (GPU model, or CPU model and thread count)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux, else what `platform` knows)."""
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError, StopIteration):
         cpu = next(
@@ -27,7 +25,28 @@ def device_name(device: torch.device) -> str:
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    return f"{cpu} ({torch.get_num_threads()} threads)"
+    return cpu
+
+
+def device_name(device: torch.device) -> str:
+    """A human-readable name of the training device (GPU model, or CPU model and thread count)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{cpu_model()} ({torch.get_num_threads()} threads)"
+
+
+def default_device() -> torch.device:
+    """The first GPU if there is one, else the CPU: where work runs that Lightning does not place (the
+    analysis stages), and what a benchmark's timings wait for."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that wall-clock times measure the work itself."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def is_multirun() -> bool:

@@ -3,6 +3,8 @@
 ``total_steps`` is the number of times the schedule will be stepped over the whole run (updates for
 ``interval: step``, epochs for ``interval: epoch``); schedules that do not need it ignore it. Each returns
 a ``torch.optim.lr_scheduler.LRScheduler`` whose factor multiplies the optimizer's configured ``lr``.
+A scheduler config may as well name a ``torch.optim.lr_scheduler`` class itself (``_partial_: true``):
+``total_steps`` is passed only to a schedule that has that parameter.
 """
 
 from __future__ import annotations

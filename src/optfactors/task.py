@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import inspect
 
 import lightning.pytorch as pl
 import torch
 from torch import nn
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
 
-OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
-ScheduleFactory = Callable[..., LRScheduler]
+from optfactors.lightning_private import epoch_ends_after_this_batch, logs_this_update
+from optfactors.optim import OptimizerFactory, ScheduleFactory
 
 BN_EVAL_MODES = ("running", "batch")
 
@@ -45,7 +44,9 @@ def restore_momentum(model: nn.Module, momenta: dict[str, float | None]) -> None
 
 
 class Classifier(pl.LightningModule):
-    """Trains ``model`` on ``loss`` with ``optimizer(params)`` and ``schedule(optimizer, total_steps=...)``.
+    """Trains ``model`` on ``loss`` with ``optimizer(params)`` and ``schedule(optimizer)``: any
+    ``torch.optim.lr_scheduler`` class (or a function returning one); a schedule with a ``total_steps``
+    parameter (optfactors.schedules, OneCycleLR) gets the number of times it will be stepped.
 
     Logs per epoch ``<split>/loss`` and ``<split>/acc`` (sample-weighted means, reduced across processes);
     per update, at the Trainer's ``log_every_n_steps``, ``step/loss`` (reduced across processes), ``step/lr``
@@ -121,10 +122,6 @@ class Classifier(pl.LightningModule):
         for name, value in values.items():
             self.log(name, value, on_step=False, on_epoch=True, batch_size=1, add_dataloader_idx=False)
 
-    def _should_log_step(self) -> bool:
-        # The Trainer's own throttle (log_every_n_steps), as Lightning's LearningRateMonitor uses it.
-        return self.trainer._logger_connector.should_update_logs
-
     def _perturbed_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """The loss of an optimizer's second pass over the batch (SAM's, at perturbed weights): only its
         gradient is used; no metrics, and BatchNorm's running statistics stay as the first pass left them."""
@@ -139,7 +136,7 @@ class Classifier(pl.LightningModule):
         if getattr(self.trainer.optimizers[0], "perturbed", False):
             return self._perturbed_loss(batch)
         loss = self._loss_and_accumulate(batch, "train")
-        if self._should_log_step():
+        if logs_this_update(self.trainer):  # the Trainer's own log_every_n_steps throttle
             self.log("step/loss", loss.detach(), on_step=True, on_epoch=False, sync_dist=True)
             self.log(
                 "step/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False
@@ -147,7 +144,7 @@ class Classifier(pl.LightningModule):
         return loss
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
-        log_step = self._should_log_step()
+        log_step = logs_this_update(self.trainer)
         if log_step or self.track_grad_norm:
             norm = torch.nn.utils.get_total_norm([p.grad for p in self.parameters() if p.grad is not None])
         if log_step:
@@ -159,7 +156,7 @@ class Classifier(pl.LightningModule):
         # Lightning runs the callbacks' on_train_epoch_end (EpochHistory) before the module's, so the
         # training metrics are logged after the epoch's last batch, whatever ends the epoch (its last batch,
         # max_steps, a stop request), where they are reduced in time.
-        if self.trainer.fit_loop.epoch_loop.done:
+        if epoch_ends_after_this_batch(self.trainer):
             self._log_epoch("train")
             if self.track_grad_norm:
                 self._log_epoch("grad_norm")
@@ -216,12 +213,15 @@ class Classifier(pl.LightningModule):
         optimizer = self.optimizer_factory(self.parameters())
         if self.schedule_factory is None:
             return {"optimizer": optimizer}
-        steps = (
-            self.trainer.estimated_stepping_batches
-            if self.schedule_interval == "step"
-            else self.trainer.max_epochs
-        )
-        schedule = self.schedule_factory(optimizer, total_steps=int(steps))
+        options = {}
+        if "total_steps" in inspect.signature(self.schedule_factory).parameters:
+            steps = (
+                self.trainer.estimated_stepping_batches
+                if self.schedule_interval == "step"
+                else self.trainer.max_epochs
+            )
+            options["total_steps"] = int(steps)
+        schedule = self.schedule_factory(optimizer, **options)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": schedule, "interval": self.schedule_interval},

@@ -18,6 +18,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProg
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from omegaconf import DictConfig
 
+from optfactors import CONF_DIR
 from optfactors.callbacks import (
     DivergenceGuard,
     EpochHistory,
@@ -28,14 +29,19 @@ from optfactors.callbacks import (
 from optfactors.config import ConfigError, check_choices, validate
 from optfactors.data import DataError, load_arrays
 from optfactors.lifecycle import Run, Stage
-from optfactors.record import FINAL_STATUSES, checkpoint_dir, resolved_config, write_json_atomic
+from optfactors.record import (
+    FINAL_STATUSES,
+    checkpoint_dir,
+    resolved_config,
+    without_defaults,
+    write_json_atomic,
+)
 from optfactors.runtime import check_launch, is_multirun, share_job_resources
 from optfactors.sweep import OUTCOME_FILE
 from optfactors.task import Classifier
 
 log = logging.getLogger("optfactors")
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 #: Updates at the start of a run left out of the median time per update (allocator and cache warm-up).
 TIMING_SKIP_FIRST = 5
 
@@ -116,10 +122,10 @@ def stop_reason(trainer: pl.Trainer | None) -> str | None:
 
 def _build_task(cfg: DictConfig) -> Classifier:
     """The LightningModule with model, loss, optimizer and schedule instantiated from the config; with
-    ``+compile=true`` the model is compiled in place (``nn.Module.compile``: same parameters, same
+    ``compile=true`` the model is compiled in place (``nn.Module.compile``: same parameters, same
     checkpoint keys)."""
     model = instantiate(cfg.model)
-    if cfg.get("compile", False):
+    if cfg.compile:
         model.compile()
     return Classifier(
         model,
@@ -128,18 +134,18 @@ def _build_task(cfg: DictConfig) -> Classifier:
         instantiate(cfg.scheduler.schedule),
         cfg.scheduler.interval,
         cfg.bn_eval,
-        cfg.get("track_grad_norm", False),
-        cfg.get("channels_last", False),
+        cfg.track_grad_norm,
+        cfg.channels_last,
     )
 
 
 def settings(cfg: DictConfig) -> dict[str, Any]:
-    """What defines a training run: the whole resolved config (the run key leaves out its volatile keys),
-    validated, and refused if it asks for DDP inside a local sweep."""
+    """What defines a training run: the whole resolved config but its switches at their default (the run key
+    also leaves out its volatile keys), validated, and refused if it asks for DDP inside a local sweep."""
     config = resolved_config(cfg)
     validate(config)
     check_launch(cfg)
-    return config
+    return without_defaults(config)
 
 
 def fit(run: Run) -> None:

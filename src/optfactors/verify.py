@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 #: The studies whose quick profiles are short enough to rerun on every CI run (≈ 6 min on 2 cores).
-STUDIES = ("default", "toy", "saddle_escape", "stuck", "loss_mse_vs_ce", "normalization")
+STUDIES = ("quickstart", "toy", "saddle_escape", "stuck", "loss_mse_vs_ce", "normalization")
 
 #: Columns that say how fast or where a run ran, or at which commit: not compared.
 IGNORED = (

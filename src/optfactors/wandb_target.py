@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import netrc
 import os
-from pathlib import Path
 from urllib.parse import urlparse
 
 from omegaconf import OmegaConf
 
+from optfactors import CONF_DIR
+
 #: The W&B logger config every run uses by default.
-WANDB_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "logger" / "wandb.yaml"
+WANDB_CONFIG = CONF_DIR / "logger" / "wandb.yaml"
 
 
 def wandb_mode(configured: str) -> str:

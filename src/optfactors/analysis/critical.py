@@ -5,16 +5,13 @@ prediction, and gradient descent with and without noise from a point (escaping a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import torch
 from torch import Tensor
 
-FlatLoss = Callable[[Tensor], Tensor]
-Rows = list[dict[str, Any]]
+from optfactors.analysis.hessian import FlatLoss
 
 
 def train(loss_of: FlatLoss, theta: Tensor, steps: int, lr: float) -> Tensor:
@@ -125,21 +122,25 @@ def eigenvalue_signs(eigenvalues: Tensor, tolerance: float) -> Signs:
     return Signs(positive, negative, len(eigenvalues) - positive - negative)
 
 
-def taylor_rows(loss_of: FlatLoss, theta: Tensor, eigenvalue: float, direction: Tensor, etas: Tensor) -> Rows:
+def taylor_table(
+    loss_of: FlatLoss, theta: Tensor, eigenvalue: float, direction: Tensor, etas: Tensor
+) -> pd.DataFrame:
     """The loss change along ``theta + η · direction`` for each η against the second-order prediction
-    ½λη² (and the first-order term η ∇L·u, ~0 at a critical point)."""
+    ½λη² (and the first-order term η ∇L·u, ~0 at a critical point): eta, loss_change, predicted,
+    first_order."""
     base = float(loss_of(theta))
     slope = float(torch.func.grad(loss_of)(theta) @ direction)
-    return [
-        {
-            "table": "taylor",
-            "eta": eta,
-            "loss_change": float(loss_of(theta + eta * direction)) - base,
-            "predicted": 0.5 * eigenvalue * eta**2,
-            "first_order": slope * eta,
-        }
-        for eta in etas.tolist()
-    ]
+    return pd.DataFrame(
+        [
+            {
+                "eta": eta,
+                "loss_change": float(loss_of(theta + eta * direction)) - base,
+                "predicted": 0.5 * eigenvalue * eta**2,
+                "first_order": slope * eta,
+            }
+            for eta in etas.tolist()
+        ]
+    )
 
 
 def descent(loss_of: FlatLoss, theta: Tensor, lr: float, steps: int, noise: float, seed: int) -> pd.DataFrame:

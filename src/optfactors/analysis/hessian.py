@@ -23,7 +23,10 @@ from torch.func import functional_call, grad
 
 Batches = Iterable[tuple[Tensor, Tensor]]
 LossFn = Callable[[Tensor, Tensor], Tensor]
-FlatLoss = Callable[[Tensor, Tensor, Tensor], Tensor]
+#: The loss of the flat parameter vector on one batch: ``f(theta, x, y)`` (`functional_loss`).
+BatchLoss = Callable[[Tensor, Tensor, Tensor], Tensor]
+#: The loss of the flat parameter vector on data it holds: ``loss_of(theta)`` (a full-batch objective).
+FlatLoss = Callable[[Tensor], Tensor]
 
 __all__ = [
     "Eigenpairs",
@@ -65,7 +68,7 @@ def flat_parameters(model: nn.Module) -> Tensor:
     return torch.cat([p.detach().reshape(-1) for p in model.parameters() if p.requires_grad])
 
 
-def functional_loss(model: nn.Module, loss_fn: LossFn) -> FlatLoss:
+def functional_loss(model: nn.Module, loss_fn: LossFn) -> BatchLoss:
     """``f(theta, x, y) = loss_fn(model(x), y)`` with the parameters read from the flat vector ``theta``.
 
     Buffers and parameters that do not require grad come from the model, which is never modified; the

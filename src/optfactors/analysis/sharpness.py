@@ -10,7 +10,7 @@ from torch.func import grad_and_value
 
 from optfactors.analysis.hessian import (
     Batches,
-    FlatLoss,
+    BatchLoss,
     LossFn,
     eval_mode,
     flat_parameters,
@@ -21,7 +21,7 @@ from optfactors.analysis.hessian import (
 __all__ = ["epsilon_sharpness"]
 
 
-def _loss_and_grad(f: FlatLoss, theta: Tensor, x: Tensor, y: Tensor) -> Tensor:
+def _loss_and_grad(f: BatchLoss, theta: Tensor, x: Tensor, y: Tensor) -> Tensor:
     """``[f(theta), *grad f(theta)]`` on one batch, as one vector (so batches can be averaged at once)."""
     gradient, value = grad_and_value(f)(theta, x, y)
     return torch.cat([value.reshape(1), gradient])

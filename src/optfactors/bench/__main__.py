@@ -4,9 +4,7 @@ written to ``<results>/bench/bench.csv`` and printed as a table with the machine
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import platform
 from pathlib import Path
 
 import torch
@@ -14,20 +12,14 @@ import torch
 from optfactors.bench import analysis_cost, compute, data_path, end_to_end, framework
 from optfactors.bench.core import as_markdown, write
 from optfactors.bench.figure import save_bench_figure
+from optfactors.runtime import cpu_model
 
 
 def machine() -> str:
     """CPU model, cores, threads and versions: what the numbers belong to."""
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     threads = torch.get_num_threads()
-    return f"{cpu}, {os.cpu_count()} cores, {threads} torch threads, {gpu}, torch {torch.__version__}"
+    return f"{cpu_model()}, {os.cpu_count()} cores, {threads} torch threads, {gpu}, torch {torch.__version__}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
-import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from optfactors.results import markdown_table
+from optfactors.runtime import default_device, synchronize
 from optfactors.train import CONF_DIR
 
 
@@ -55,12 +55,6 @@ def project_config(*overrides: str) -> DictConfig:
         )
 
 
-def sync() -> None:
-    """Wait for the GPU, if one is in use (timings must include the work, not its launch)."""
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
 def median_time(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
     """Median wall time (s) of each function over ``repeats`` rounds, run interleaved (round-robin), so that
     drifts of the machine's speed hit all of them alike; ``warmup`` untimed rounds first."""
@@ -71,10 +65,10 @@ def median_time(fns: dict[str, Callable[[], object]], repeats: int, warmup: int 
     for _ in range(repeats):
         for name, fn in fns.items():
             gc.collect()
-            sync()
+            synchronize(default_device())  # timings include the work, not its launch
             start = time.perf_counter()
             fn()
-            sync()
+            synchronize(default_device())
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 

@@ -10,9 +10,10 @@ import lightning.pytorch as pl
 import torch
 from hydra.utils import instantiate
 
-from optfactors.bench.core import Measurement, compared, project_config, sync
+from optfactors.bench.core import Measurement, compared, project_config
 from optfactors.callbacks import DivergenceGuard, EpochHistory, RandomState, UpdateTimer
 from optfactors.data import BatchLoader, load_arrays, to_image_tensor
+from optfactors.runtime import default_device, synchronize
 from optfactors.train import _build_task
 
 #: Lightning epoch / plain epoch, by batch size (the issue tracker's targets).
@@ -33,13 +34,13 @@ def plain_epochs(model: torch.nn.Module, loader: BatchLoader, epochs: int, lr: f
     model.train()
     times = []
     for _ in range(epochs):
-        sync()
+        synchronize(default_device())
         start = time.perf_counter()
         for x, y in loader:
             optimizer.zero_grad(set_to_none=True)
             loss_fn(model(x), y).backward()
             optimizer.step()
-        sync()
+        synchronize(default_device())
         times.append(time.perf_counter() - start)
     return times
 

@@ -1,4 +1,4 @@
-"""Batch-size claims: the default study, a small vs a large batch trained for the same number of epochs."""
+"""Batch-size claims: the quick start, a small vs a large batch trained for the same number of epochs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from optfactors.results import BATCH_SIZE, ok_runs
 
 
 @register_claim(
-    "default",
-    "default_small_batch_better",
+    "quickstart",
+    "quickstart_small_batch_better",
     lecture="With the same number of epochs, a small batch reaches higher validation/test accuracy than a "
     "large one (large batches make fewer updates and generalize worse).",
 )

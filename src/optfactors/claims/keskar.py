@@ -16,6 +16,7 @@ import pandas as pd
 from optfactors.claims import ClaimResult, every_network, register_claim
 from optfactors.figures.keskar import capped_runs, sb_lb_summary
 from optfactors.figures.style import display_name
+from optfactors.results import seed_std
 
 #: Seeds per regime a network needs before its comparison decides anything.
 MIN_SEEDS = 4
@@ -40,7 +41,7 @@ class Pair:
 
     @property
     def gap_std(self) -> float:
-        return (_std(self.sb["test_acc_std"]) ** 2 + _std(self.lb["test_acc_std"]) ** 2) ** 0.5
+        return (seed_std(self.sb["test_acc_std"]) ** 2 + seed_std(self.lb["test_acc_std"]) ** 2) ** 0.5
 
 
 def pairs(runs: pd.DataFrame) -> list[Pair]:
@@ -61,10 +62,6 @@ def pairs(runs: pd.DataFrame) -> list[Pair]:
             undecided = f"{seeds} seed(s), {MIN_SEEDS} needed: undecided"
         found.append(Pair(f"{display_name(model)} ({display_name(data)})", sb, lb, undecided))
     return found
-
-
-def _std(value: float) -> float:
-    return 0.0 if pd.isna(value) else float(value)
 
 
 def _note(pair: Pair) -> str:

@@ -16,6 +16,7 @@ import math
 import pandas as pd
 
 from optfactors.claims import ClaimResult, register_claim
+from optfactors.results import seed_std
 from optfactors.summaries.remedies import LB, SB, remedy_summary
 
 MIN_SEEDS = 3
@@ -23,12 +24,8 @@ GAP_SIGMAS = 2.0
 HALF = 0.5
 
 
-def _std(value: float) -> float:
-    return 0.0 if pd.isna(value) else float(value)
-
-
 def _lead_std(a: pd.Series, b: pd.Series) -> float:
-    return math.hypot(_std(a["test_acc_std"]), _std(b["test_acc_std"]))
+    return math.hypot(seed_std(a["test_acc_std"]), seed_std(b["test_acc_std"]))
 
 
 def _undecided(summary: pd.DataFrame) -> str | None:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from optfactors.analysis.hessian import flat_parameters, functional_loss
+from optfactors.analysis.hessian import FlatLoss, flat_parameters, functional_loss
 from optfactors.data import balanced_indices, load_arrays
 
 
@@ -28,7 +28,7 @@ class Problem:
     loss: nn.Module
     network: Callable[[int], nn.Module]
 
-    def objective(self, seed: int) -> tuple[Tensor, Callable[[Tensor], Tensor]]:
+    def objective(self, seed: int) -> tuple[Tensor, FlatLoss]:
         """The flat initial parameters of the network drawn from ``seed``; theta -> full-batch loss."""
         network = self.network(seed)
         f = functional_loss(network, self.loss)

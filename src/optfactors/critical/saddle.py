@@ -23,7 +23,7 @@ from optfactors.analysis.critical import (
     escape_step,
     find_critical_point,
     hessian,
-    taylor_rows,
+    taylor_table,
     train,
 )
 from optfactors.critical.problems import Problem
@@ -70,7 +70,8 @@ def analyse(run: Run) -> None:
     )
     side = params.taylor.points_per_side
     etas = params.taylor.eta_max * torch.arange(-side, side + 1, dtype=torch.float64) / side  # 0 exactly
-    run.curve += taylor_rows(loss_of, point.theta, lam, u, etas)
+    taylor = taylor_table(loss_of, point.theta, lam, u, etas)
+    run.curve += [{"table": "taylor", **r} for r in taylor.to_dict("records")]
     summary: dict[str, Any] = {
         "table": "saddle",
         "problem": problem.name,

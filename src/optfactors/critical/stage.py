@@ -24,12 +24,10 @@ from omegaconf import DictConfig
 
 from optfactors.analysis.critical import eigenvalue_signs, find_critical_point, hessian, train
 from optfactors.critical.problems import Problem
-from optfactors.lifecycle import Run, Stage, subtrees
+from optfactors.lifecycle import Rows, Run, Stage, subtrees
 from optfactors.studies.publish import publish
 
 log = logging.getLogger("optfactors")
-
-Rows = list[dict[str, Any]]
 
 
 def init_seed(seed: int, init: int) -> int:

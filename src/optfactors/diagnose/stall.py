@@ -47,7 +47,7 @@ def stall(curve: pd.DataFrame) -> Stall | None:
         return Stall(
             (
                 stalled,
-                "its gradient norm was not recorded: +track_grad_norm=true tells a critical point "
+                "its gradient norm was not recorded: track_grad_norm=true tells a critical point "
                 f"from a stuck optimizer ({int(norms.notna().sum())} of {n} points have one)",
             ),
             None,

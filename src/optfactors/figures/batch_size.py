@@ -1,4 +1,4 @@
-"""Batch-size figures: the default study, a small vs a large batch trained for the same number of epochs."""
+"""Batch-size figures: the quick start, a small vs a large batch trained for the same number of epochs."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ FINAL_METRICS = (("train_eval_acc", "train (eval mode)", "///"), ("test_acc", "t
 FOOTNOTE_SIZE = 8.5
 
 
-@register_figure("default_batch_size", "default")
-def default_batch_size(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+@register_figure("quickstart_batch_size", "quickstart")
+def quickstart_batch_size(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     """(a) validation accuracy per epoch and (b) final train/test accuracy, one colour per batch size."""
     ok = ok_runs(runs)
     fig = Figure(layout="constrained")

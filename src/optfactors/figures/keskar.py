@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from optfactors.figures import register_figure, register_table
 from optfactors.figures.style import display_name
-from optfactors.results import BATCH_SIZE, ok_runs
+from optfactors.results import BATCH_SIZE, ok_runs, seed_std
 
 #: Table 2 of Keskar et al. (2017): (network, regime) -> (train accuracy %, test accuracy %).
 PAPER = {
@@ -131,7 +131,7 @@ def search(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
         train = {r: 100 * f["train_eval_acc"].mean() for r, f in by.items()}
         test = {r: 100 * f["test_acc"].mean() for r, f in by.items()}
         gap = test["sb"] - test["lb"]
-        gap_std = sum(_std(100 * f["test_acc"].std()) ** 2 for f in by.values()) ** 0.5
+        gap_std = sum(seed_std(100 * f["test_acc"].std()) ** 2 for f in by.values()) ** 0.5
         both = pd.concat([sb, lb])
         rows.append(
             {
@@ -174,9 +174,9 @@ def table2(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
                 "regime": r.regime.upper(),
                 "train samples": int(r.train_samples),
                 "batch size": int(r.batch_size),
-                "train acc. (%)": f"{r.train_eval_acc_mean:.2f} ± {_std(r.train_eval_acc_std):.2f}",
+                "train acc. (%)": f"{r.train_eval_acc_mean:.2f} ± {seed_std(r.train_eval_acc_std):.2f}",
                 "paper train (%)": paper_train,
-                "test acc. (%)": f"{r.test_acc_mean:.2f} ± {_std(r.test_acc_std):.2f}",
+                "test acc. (%)": f"{r.test_acc_mean:.2f} ± {seed_std(r.test_acc_std):.2f}",
                 "paper test (%)": paper_test,
                 "epochs (mean)": round(r.epochs, 1),
                 "epoch cap": int(r.max_epochs),
@@ -185,10 +185,6 @@ def table2(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def _std(value: float) -> float:
-    return 0.0 if pd.isna(value) else value
 
 
 @register_figure("keskar_gap", "keskar_gap")
@@ -207,7 +203,7 @@ def keskar_gap(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
                 ax.bar(
                     x,
                     row[f"{column}_mean"],
-                    yerr=_std(row[f"{column}_std"]),
+                    yerr=seed_std(row[f"{column}_std"]),
                     capsize=3,
                     color=("#0072B2", "#D55E00")[j],
                     label=regime.upper() if i == 0 else None,

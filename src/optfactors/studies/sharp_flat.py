@@ -30,25 +30,20 @@ from torch import Tensor, nn
 from optfactors.analysis import hessian, landscape, sharpness
 from optfactors.config import ConfigError
 from optfactors.data import BatchLoader, balanced_indices, load_arrays, split_indices, to_image_tensor
-from optfactors.lifecycle import Run, Stage, subtrees
-from optfactors.runtime import group_choices
+from optfactors.lifecycle import Rows, Run, Stage, subtrees
+from optfactors.runtime import default_device, group_choices
 from optfactors.studies.publish import publish
 from optfactors.studies.solutions import Solution, solution, source_key
 
 log = logging.getLogger("optfactors")
 
-Batches = list[tuple[Tensor, Tensor]]
-Rows = list[dict[str, Any]]
-
-
-def analysis_device() -> torch.device:
-    """Where the analysis runs: the first GPU if there is one, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+#: The analysis batches, read once onto the device and kept: every measurement reads the same ones.
+BatchList = list[tuple[Tensor, Tensor]]
 
 
 def analysis_batches(
     data: DictConfig, split: str, n: int, batch_size: int, seed: int, device: torch.device
-) -> Batches:
+) -> BatchList:
     """``n`` class-balanced samples (drawn with ``seed``) of the source run's ``split`` as normalised batches.
 
     ``split`` is ``train`` (the training samples the source run was trained on) or ``test``; ``n`` larger
@@ -100,7 +95,9 @@ def _tagged(frame: pd.DataFrame, **tags: Any) -> Rows:
     return [{**tags, **row} for row in frame.to_dict("records")]
 
 
-def solution_rows(model: nn.Module, loss_fn: nn.Module, train: Batches, test: Batches, regime: str) -> Rows:
+def solution_rows(
+    model: nn.Module, loss_fn: nn.Module, train: BatchList, test: BatchList, regime: str
+) -> Rows:
     """Loss and accuracy of the solution on the analysis training and test samples."""
     return [
         {"table": "solution", "regime": regime, "split": split, "loss": loss, "accuracy": accuracy}
@@ -112,7 +109,7 @@ def solution_rows(model: nn.Module, loss_fn: nn.Module, train: Batches, test: Ba
 def sharpness_rows(
     model: nn.Module,
     loss_fn: nn.Module,
-    train: Batches,
+    train: BatchList,
     regime: str,
     epsilon: float,
     space: str,
@@ -137,7 +134,7 @@ def sharpness_rows(
 
 
 def hessian_rows(
-    model: nn.Module, loss_fn: nn.Module, train: Batches, regime: str, p: DictConfig, seed: int
+    model: nn.Module, loss_fn: nn.Module, train: BatchList, regime: str, p: DictConfig, seed: int
 ) -> Rows:
     """The top Hessian eigenvalue (Lanczos) and the Hutchinson trace."""
     top = hessian.top_eigenvalues(model, loss_fn, train, 1, p.max_iter, p.tol, seed).values[0]
@@ -152,7 +149,7 @@ def hessian_rows(
 
 
 def spectrum_rows(
-    model: nn.Module, loss_fn: nn.Module, train: Batches, regime: str, p: DictConfig, seed: int
+    model: nn.Module, loss_fn: nn.Module, train: BatchList, regime: str, p: DictConfig, seed: int
 ) -> Rows:
     """The stochastic-Lanczos-quadrature nodes and weights of the Hessian spectrum (figures smooth them)."""
     nodes, weights = hessian.spectral_quadrature(model, loss_fn, train, p.density_iter, p.density_runs, seed)
@@ -163,7 +160,7 @@ def spectrum_rows(
 
 
 def perturbation_rows(
-    model: nn.Module, loss_fn: nn.Module, train: Batches, regime: str, p: DictConfig, seed: int
+    model: nn.Module, loss_fn: nn.Module, train: BatchList, regime: str, p: DictConfig, seed: int
 ) -> Rows:
     """Loss and accuracy along filter-normalised random directions, per direction and radius."""
     frame = landscape.random_perturbation(
@@ -173,7 +170,7 @@ def perturbation_rows(
 
 
 def plane_rows(
-    model: nn.Module, loss_fn: nn.Module, train: Batches, regime: str, p: DictConfig, seed: int
+    model: nn.Module, loss_fn: nn.Module, train: BatchList, regime: str, p: DictConfig, seed: int
 ) -> Rows:
     """Loss and accuracy on the plane of two filter-normalised random directions (contour plots)."""
     frame = landscape.random_plane(model, loss_fn, train, _linspace(p.radii), p.normalization, seed)
@@ -181,7 +178,7 @@ def plane_rows(
 
 
 def interpolation_rows(
-    sb: nn.Module, lb: nn.Module, loss_fn: nn.Module, train: Batches, test: Batches, p: DictConfig
+    sb: nn.Module, lb: nn.Module, loss_fn: nn.Module, train: BatchList, test: BatchList, p: DictConfig
 ) -> Rows:
     """Keskar's Figure 3: loss and accuracy along the path from SB (alpha 0) to LB (alpha 1), train and test;
     BatchNorm statistics recomputed from the training samples at every alpha."""
@@ -200,8 +197,8 @@ def interpolation_rows(
 def measure(
     models: dict[str, nn.Module],
     loss_fn: nn.Module,
-    train: Batches,
-    test: Batches,
+    train: BatchList,
+    test: BatchList,
     params: DictConfig,
     seed: int,
 ) -> tuple[Rows, dict[str, float]]:
@@ -334,7 +331,7 @@ def analyse(run: Run) -> None:
     run.fields["sources"] = {regime: _source_entry(s) for regime, s in found.items()}
     first = found[params.regimes[0]].config
     samples = params.samples
-    device = run.device = analysis_device()
+    device = run.device = default_device()
     train = analysis_batches(first.data, "train", samples.train, samples.batch_size, samples.seed, device)
     test = analysis_batches(first.data, "test", samples.test, samples.batch_size, samples.seed, device)
     models = {regime: s.model.to(device) for regime, s in found.items()}

@@ -15,12 +15,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
+from optfactors import CONF_DIR
 from optfactors.record import checkpoint_dir, read_record, record_path
 from optfactors.train import train
 
 log = logging.getLogger(__name__)
 
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 #: Prefix of the model's weights in a task checkpoint's state_dict (``Classifier.model``).
 MODEL_PREFIX = "model."
 
@@ -40,7 +40,7 @@ class Solution:
 
 
 def compose_source(overrides: list[str]) -> DictConfig:
-    """The config ``optfactors <overrides>`` composes (inside a Hydra app, or from the repo's conf/)."""
+    """The config ``optfactors <overrides>`` composes (inside a Hydra app, or from the package's conf/)."""
     if GlobalHydra.instance().is_initialized():
         return compose(config_name="config", overrides=overrides)
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):

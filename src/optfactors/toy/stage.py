@@ -18,14 +18,12 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from optfactors.lifecycle import Run, Stage, subtrees
+from optfactors.lifecycle import Rows, Run, Stage, subtrees
 from optfactors.studies.publish import publish
 from optfactors.toy.surfaces import Surface
 from optfactors.toy.trajectory import thin, trajectory, weighted_averages
 
 log = logging.getLogger("optfactors")
-
-Rows = list[dict[str, Any]]
 
 
 def surface_rows(surface: Surface, points: int) -> Rows:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
 
+from optfactors.optim import OptimizerFactory, ScheduleFactory
 from optfactors.toy.surfaces import Surface
-
-OptimizerFactory = Callable[[list[torch.Tensor]], Optimizer]
-ScheduleFactory = Callable[[Optimizer, int], LRScheduler]
 
 
 def trajectory(
