@@ -53,14 +53,14 @@ verify: install ## rerun the short quick profiles into scratch/verify; fail if a
 	$(BIN)/python -m optfactors.verify --results $(RESULTS)
 
 collect: install ## run records of EXP -> results/<exp>/runs.csv and curves.csv
-	@for exp in $(EXP); do $(BIN)/python -m optfactors.results $$exp --results $(RESULTS) || exit 1; done
+	@for exp in $(EXP); do $(BIN)/python -m optfactors.report.collect $$exp --results $(RESULTS) || exit 1; done
 
 figures: install ## every registered figure whose tables exist -> results/figures/*.png|pdf
-	$(BIN)/python -m optfactors.figures --results $(RESULTS)
+	$(BIN)/python -m optfactors.report.figures --results $(RESULTS)
 
 report: install ## every registered claim, checked against the tables -> results/REPORT.md; then one W&B run per study
 	$(BIN)/python -m optfactors.report --results $(RESULTS)
-	$(BIN)/python -m optfactors.wandb_report --results $(RESULTS)
+	$(BIN)/python -m optfactors.dashboards.wandb_report --results $(RESULTS)
 
 dashboard: install ## per study, a W&B report of the lecture's figures (offline: specs -> results/dashboards/)
 	$(BIN)/python -m optfactors.dashboards --profile $(PROFILE) --out $(RESULTS)/dashboards

@@ -13,13 +13,13 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from optfactors.claims import CLAIMS
-from optfactors.config import validate
-from optfactors.figures import FIGURES, TABLES, draw_all, write_tables
-from optfactors.record import resolved_config
-from optfactors.results import collect
+from optfactors.report.claims import CLAIMS
+from optfactors.report.collect import collect
+from optfactors.report.figures import FIGURES, TABLES, draw_all, write_tables
+from optfactors.run.config import validate
+from optfactors.run.record import resolved_config
+from optfactors.stages.train import CONF_DIR, train
 from optfactors.task import restore_momentum, use_batch_statistics
-from optfactors.train import CONF_DIR, train
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR.parent / "experiments").glob("*.yaml"))
 

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from optfactors.claims import CLAIMS
-from optfactors.figures import FIGURES, TABLES
-from optfactors.train import CONF_DIR
+from optfactors.report.claims import CLAIMS
+from optfactors.report.figures import FIGURES, TABLES
+from optfactors.stages.train import CONF_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_CURVES = pd.DataFrame(columns=["run_key", "epoch"])

@@ -16,9 +16,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
-from optfactors.config import UnknownOption, check_choices, group_options
-from optfactors.hydra_errors import describe, one_line_config_errors
-from optfactors.train import CONF_DIR
+from optfactors.run.config import UnknownOption, check_choices, group_options
+from optfactors.run.hydra_errors import describe, one_line_config_errors
+from optfactors.stages.train import CONF_DIR
 
 
 def optfactors(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

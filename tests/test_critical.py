@@ -16,13 +16,14 @@ from optfactors.analysis.critical import (
     hessian,
     taylor_table,
 )
-from optfactors.claims import CLAIMS
-from optfactors.config import ConfigError
-from optfactors.critical import saddle, stage
-from optfactors.critical.problems import sinc
-from optfactors.figures import FIGURES, draw_all
-from optfactors.results import collect
-from optfactors.train import train
+from optfactors.report.claims import CLAIMS
+from optfactors.report.collect import collect
+from optfactors.report.figures import FIGURES, draw_all
+from optfactors.run.config import ConfigError
+from optfactors.stages import critical_points as stage
+from optfactors.stages import saddle_escape as saddle
+from optfactors.stages.critical_problems import sinc
+from optfactors.stages.train import train
 
 
 def test_exact_hessian_matches_finite_differences_of_the_gradient():

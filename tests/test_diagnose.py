@@ -266,8 +266,8 @@ def test_the_command_dispatches_and_explains_itself():
     refused = command("toy", "nope")
     assert refused.returncode == 2
     assert refused.stderr.splitlines() == [
-        "optfactors diagnose: toy: results/toy/runs.csv has no model, data.num_classes, train_loss: not training "
-        "runs, nothing to diagnose",
+        "optfactors diagnose: toy: results/toy/runs.csv has no model, data.num_classes, train_loss: "
+        "not training runs, nothing to diagnose",
         "optfactors diagnose: nope: not a runs.csv, a folder with runs.csv or run records, or an experiment "
         "in results/",
     ]

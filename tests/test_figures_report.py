@@ -7,11 +7,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from optfactors.claims import CLAIMS, Claim, ClaimResult
-from optfactors.figures import FIGURES, FigureSpec, draw_all
-from optfactors.figures.style import FALLBACK_COLOR, OPTIMIZER_COLORS, batch_size_color, optimizer_color
-from optfactors.report import write_report
-from optfactors.results import load_tables
+from optfactors.report.claims import CLAIMS, Claim, ClaimResult
+from optfactors.report.collect import load_tables
+from optfactors.report.figures import FIGURES, FigureSpec, draw_all
+from optfactors.report.figures.style import (
+    FALLBACK_COLOR,
+    OPTIMIZER_COLORS,
+    batch_size_color,
+    optimizer_color,
+)
+from optfactors.report.markdown import provenance_line, write_report
 
 CLAIM = CLAIMS["quickstart_small_batch_better"].fn
 FIGURE = FIGURES["quickstart_batch_size"].fn
@@ -168,3 +173,31 @@ def test_report_marks_a_claim_not_reproduced(tmp_path):
     write_tables(tmp_path, "quickstart", *tables(SMALL_WORSE))
     text = write_report(tmp_path).read_text()
     assert "| ✗ |" in text and "](figures/" not in text  # figures not drawn: not linked
+
+
+def _provenance_runs(commits: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "git_commit": commits,
+            "device": "AMD EPYC (2 threads)",
+            "torch_version": "2.14.1",
+            "finished_at": [f"2026-12-0{1 + i % 2}T10:00:00+00:00" for i in range(len(commits))],
+        }
+    )
+
+
+def test_the_report_names_each_studys_commit_and_flags_mixed_or_dirty_code() -> None:
+    clean = "a" * 40
+    assert provenance_line(_provenance_runs([clean, clean])) == (
+        "Provenance: commit `aaaaaaa` · AMD EPYC (2 threads) · torch 2.14.1 · 2026-12-01 to 2026-12-02."
+    )
+    assert provenance_line(_provenance_runs([clean])).endswith("torch 2.14.1 · 2026-12-01.")
+    dirty = provenance_line(_provenance_runs([clean + "-dirty"]))
+    assert dirty.startswith("Provenance: ⚠ commit `aaaaaaa` with uncommitted changes")
+    mixed = provenance_line(_provenance_runs([clean, "b" * 40 + "-dirty", clean]))
+    assert mixed.startswith("Provenance: ⚠ mixes 2 commits (aaaaaaa, bbbbbbb-dirty)")
+    old = provenance_line(pd.DataFrame({"git_commit": [clean]}))
+    assert old == (
+        "Provenance: commit `aaaaaaa` · machine not recorded · torch version not recorded · "
+        "date not recorded."
+    )

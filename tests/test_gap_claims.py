@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optfactors.claims import CLAIMS
-from optfactors.figures import TABLES
-from optfactors.figures.keskar import search
-from optfactors.results import collect
+from optfactors.report.claims import CLAIMS
+from optfactors.report.collect import collect
+from optfactors.report.figures import TABLES
+from optfactors.report.figures.keskar import search
 
 SIMILAR = CLAIMS["sb_lb_similar_training_accuracy"].fn
 GAP = CLAIMS["lb_lower_test_accuracy"].fn

@@ -9,7 +9,7 @@ import torch
 from hydra.utils import instantiate
 
 from optfactors.losses import SoftmaxMSELoss
-from optfactors.train import CONF_DIR, train
+from optfactors.stages.train import CONF_DIR, train
 
 
 def test_softmax_mse_matches_the_lecture_formula():

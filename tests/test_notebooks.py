@@ -17,6 +17,7 @@ INPUTS = {
     "02_sharp_flat.ipynb": ["sharp_flat"],
     "03_optimizers.ipynb": ["toy", "optimizers", "loss_mse_vs_ce", "warmup", "normalization", "stuck"],
     "04_critical_points.ipynb": ["critical_points", "saddle_escape", "depth"],
+    "05_large_batch.ipynb": ["large_batch_remedies", "critical_batch"],
 }
 
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from optfactors.claims import CLAIMS
-from optfactors.figures import FIGURES, draw_all, write_tables
-from optfactors.results import collect
-from optfactors.train import train
+from optfactors.report.claims import CLAIMS
+from optfactors.report.collect import collect
+from optfactors.report.figures import FIGURES, draw_all, write_tables
+from optfactors.stages.train import train
 
 TINY = (
     "sizes.mnist.subset=300",

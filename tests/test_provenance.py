@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from optfactors import provenance
+from optfactors.run import provenance
 
 
 @pytest.fixture
@@ -47,3 +50,35 @@ def test_this_checkout_state_is_read_once() -> None:
     state = provenance.code_state()
     assert state is None or (len(state[1]) == 40 and (state[0] / "pyproject.toml").is_file())
     assert provenance.code_state() is state  # cached: the state at the process's first call
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_the_command_refuses_dirty_code_into_committed_results_in_one_line(
+    tmp_path: Path, multirun: bool
+) -> None:
+    """The entry point checks before any work; a sweep stops at its first job."""
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom optfactors.run import provenance\n"
+        f"provenance.code_state = lambda: (Path({str(tmp_path)!r}), '0123abcd', True)\n"
+        "from optfactors.cli import main\nmain()\n"
+    )
+    args = ["-m"] if multirun else []
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            *args,
+            "experiment=toy",
+            f"paths.results={tmp_path / 'results'}",
+            f"hydra.sweep.dir={tmp_path / 'multirun'}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ALLOW_DIRTY": "0"},
+    )
+    assert out.returncode == 2, out.stderr
+    refusals = [line for line in out.stderr.splitlines() if "refusing" in line]
+    assert len(refusals) == 1 and refusals[0].startswith("optfactors: refusing to write into")
+    assert not (tmp_path / "results" / "toy").exists()

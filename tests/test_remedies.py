@@ -17,12 +17,12 @@ from omegaconf import OmegaConf
 
 from optfactors.analysis import hessian, sharpness
 from optfactors.analysis.noise_scale import measure_noise_scale
-from optfactors.claims.remedies import a_remedy_closes_half_the_gap, gap_closing_remedies_are_flatter
-from optfactors.record import checkpoint_dir
-from optfactors.studies.sharp_flat import analysis_batches
-from optfactors.studies.solutions import load_model
-from optfactors.summaries.remedies import LB, SB, remedy_summary
-from optfactors.train import CONF_DIR, train
+from optfactors.data import analysis_batches
+from optfactors.report.claims.remedies import a_remedy_closes_half_the_gap, gap_closing_remedies_are_flatter
+from optfactors.report.summaries.remedies import LB, SB, remedy_summary
+from optfactors.run.record import checkpoint_dir
+from optfactors.stages.solutions import load_model
+from optfactors.stages.train import CONF_DIR, train
 
 REMEDIES = ["linear_scaling_warmup", "ghost_bn_longer", "sam", "swa", "lars", "lamb"]
 

@@ -13,14 +13,14 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
-from optfactors.config import SWITCH_DEFAULTS
-from optfactors.critical import saddle
-from optfactors.critical import stage as critical
-from optfactors.record import resolved_config, run_key
-from optfactors.results import run_row
-from optfactors.studies import sharp_flat
-from optfactors.toy import stage as toy
-from optfactors.train import CONF_DIR, train
+from optfactors.report.collect import run_row
+from optfactors.run.config import SWITCH_DEFAULTS
+from optfactors.run.record import resolved_config, run_key
+from optfactors.stages import critical_points as critical
+from optfactors.stages import saddle_escape as saddle
+from optfactors.stages import sharp_flat
+from optfactors.stages.toy import stage as toy
+from optfactors.stages.train import CONF_DIR, train
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Settings no analysis stage reads: a change to them must not rerun one.

@@ -9,9 +9,9 @@ import torch
 from hydra.utils import instantiate
 
 from optfactors.optim import SAM
-from optfactors.record import checkpoint_dir
-from optfactors.results import optimizer_name
-from optfactors.train import train
+from optfactors.run.naming import optimizer_name
+from optfactors.run.record import checkpoint_dir
+from optfactors.stages.train import train
 
 # L(w) = 1/2 w^T A w with w = (a, b) held in two parameter tensors, so the ascent step must use the norm of
 # the whole gradient (not one norm per tensor): at w0 = (3, 2) the gradient A w0 = (3, 4) has norm 5.

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from optfactors.analysis import landscape
-from optfactors.claims import CLAIMS
-from optfactors.figures import FIGURES, TABLES, draw_all, write_tables
-from optfactors.results import collect
+from optfactors.report.claims import CLAIMS
+from optfactors.report.collect import collect
+from optfactors.report.figures import FIGURES, TABLES, draw_all, write_tables
 
 EXPERIMENT = "sharp_flat"
 #: keskar_gap shrunk as in test_batch_study's miniature (early stopping after 2 epochs), CSV logging only, on

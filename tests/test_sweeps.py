@@ -13,15 +13,17 @@ from pathlib import Path
 
 import lightning.pytorch as pl
 import pytest
+from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException
 
-from optfactors import train as train_module
-from optfactors.config import ConfigError
+from optfactors import CONF_DIR
 from optfactors.data import DataError
-from optfactors.record import read_record
-from optfactors.results import collect
-from optfactors.sweep import count_jobs, progress_line
-from optfactors.train import train
+from optfactors.report.collect import collect
+from optfactors.run.config import ConfigError
+from optfactors.run.record import read_record
+from optfactors.run.sweep import count_jobs, progress_line
+from optfactors.stages import train as train_module
+from optfactors.stages.train import train
 
 TINY = ("logger=csv", "data.subset=600", "data.val_size=200", "data.batch_size=20", "trainer.max_epochs=2")
 
@@ -355,3 +357,16 @@ def test_slurm_launcher_preset_composes(make_cfg):
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher") and launcher.max_num_timeout == 3
     assert launcher.cpus_per_task == 8 and launcher.array_parallelism == 64
+
+
+def test_two_sweeps_started_in_the_same_second_get_their_own_folders() -> None:
+    """Each composition resolves its own time; the folders differ below the second, so the job folders (CSV
+    logs, outcomes) of two sweeps started together never mix."""
+    folders = []
+    for _ in range(2):
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+            cfg = compose("config", overrides=["experiment=toy"], return_hydra_config=True)
+        folders.append((cfg.hydra.sweep.dir, cfg.hydra.run.dir))
+    (sweep_a, run_a), (sweep_b, run_b) = folders
+    assert sweep_a != sweep_b and run_a != run_b
+    assert sweep_a.startswith("multirun/toy/") and run_a.startswith("outputs/toy/")

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 import torch
 
-from optfactors.claims import CLAIMS
-from optfactors.figures import FIGURES, draw_all
-from optfactors.results import collect
-from optfactors.toy import stage
-from optfactors.toy.optimizers import LectureAdagrad
-from optfactors.toy.surfaces import elongated, saddle_and_minimum, three_class
-from optfactors.toy.trajectory import thin, trajectory, weighted_averages
+from optfactors.report.claims import CLAIMS
+from optfactors.report.collect import collect
+from optfactors.report.figures import FIGURES, draw_all
+from optfactors.stages.toy import stage
+from optfactors.stages.toy.optimizers import LectureAdagrad
+from optfactors.stages.toy.surfaces import elongated, saddle_and_minimum, three_class
+from optfactors.stages.toy.trajectory import thin, trajectory, weighted_averages
 
 
 def test_lecture_adagrad_divides_by_the_root_mean_square_of_past_gradients():

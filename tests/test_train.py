@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from optfactors.record import read_record, record_path, run_key
-from optfactors.train import _build_task, train
+from optfactors.run.record import read_record, record_path, run_key
+from optfactors.stages.train import _build_task, train
 
 QUICK = ("data.subset=2000", "data.val_size=1000", "data.batch_size=16", "trainer.max_epochs=1")
 

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from optfactors.claims import CLAIMS
 from optfactors.dashboards import __main__ as dashboards_cli
 from optfactors.dashboards.build import report
 from optfactors.dashboards.spec import dashboard_specs, spec_keys
-from optfactors.figures import FIGURES
-from optfactors.train import train
-from optfactors.wandb_report import log_reports
+from optfactors.dashboards.wandb_report import log_reports
+from optfactors.report.claims import CLAIMS
+from optfactors.report.figures import FIGURES
+from optfactors.stages.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 WANDB = shutil.which("wandb", path=str(Path(sys.executable).parent))

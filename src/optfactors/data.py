@@ -17,6 +17,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,10 @@ DATASETS: dict[str, tuple[tuple[int, ...], int, int]] = {
     "cifar10": ((32, 32, 3), 50_000, 10_000),
 }
 NUM_CLASSES = 10
+
+
+#: (images, labels) batches read once onto the device and kept: every measurement reads the same ones.
+BatchList = list[tuple[torch.Tensor, torch.Tensor]]
 
 
 class DataError(RuntimeError):
@@ -331,3 +336,21 @@ def split_indices(
     splits["train"] = (x[train_idx], y[train_idx])
     splits["test"] = (arrays["x_test"], arrays["y_test"])
     return splits
+
+
+def analysis_batches(
+    data: DictConfig, split: str, n: int, batch_size: int, seed: int, device: torch.device
+) -> BatchList:
+    """``n`` class-balanced samples (drawn with ``seed``) of the source run's ``split`` as normalised batches.
+
+    ``split`` is ``train`` (the training samples the source run was trained on) or ``test``; ``n`` larger
+    than the split takes all of it.
+    """
+    x, y = split_indices(load_arrays(data.name, data.root), data.subset, data.val_size, data.split_seed)[
+        split
+    ]
+    if n < len(y):
+        keep = balanced_indices(y, n, np.random.default_rng(seed))
+        x, y = x[keep], y[keep]
+    images, labels = to_image_tensor(x).to(device), torch.from_numpy(y).long().to(device)
+    return list(BatchLoader(images, labels, min(batch_size, len(labels)), data.mean, data.std))

@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 
 from optfactors.analysis import hessian, sharpness
 from optfactors.analysis.noise_scale import measure_noise_scale
-from optfactors.studies.sharp_flat import analysis_batches
+from optfactors.data import analysis_batches
 
 
 class FinalSharpness(pl.Callback):
@@ -19,7 +19,7 @@ class FinalSharpness(pl.Callback):
     steps) of the training loss on ``samples`` class-balanced training samples (drawn with ``seed``), as
     ``train_eval/epsilon_sharpness`` and ``train_eval/top_eigenvalue`` in the run's metrics.
 
-    Measured as `optfactors.studies.sharp_flat` measures: in eval mode (BatchNorm's running averages), on the
+    Measured as `optfactors.stages.sharp_flat` measures: in eval mode (BatchNorm's running averages), on the
     device the model trained on. ``data`` is the run's data config (which training split to sample).
     """
 

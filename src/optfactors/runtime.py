@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
-from optfactors.config import ConfigError, processes
+from optfactors.run.config import ConfigError, processes
 
 
 def cpu_model() -> str:

@@ -31,6 +31,7 @@ IGNORED = (
     "device",
     "processes",
     "git_commit",
+    "finished_at",
 )
 
 
@@ -114,7 +115,7 @@ def rerun(study: str, scratch: Path) -> int:
         "profile=quick",
         f"paths.results={scratch}",
     ]
-    collect = [sys.executable, "-m", "optfactors.results", study, "--results", str(scratch)]
+    collect = [sys.executable, "-m", "optfactors.report.collect", study, "--results", str(scratch)]
     status = subprocess.run(sweep).returncode
     return status or subprocess.run(collect).returncode
 

@@ -13,9 +13,9 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from optfactors.results import markdown_table
+from optfactors.report.collect import markdown_table
 from optfactors.runtime import default_device, synchronize
-from optfactors.train import CONF_DIR
+from optfactors.stages.train import CONF_DIR
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from optfactors.bench.core import Measurement
 #: Runs the project's entry point with the given arguments, then prints its peak RSS (KiB, Linux).
 PEAK_RSS = (
     "import resource, sys\n"
-    "from optfactors.train import main\n"
+    "from optfactors.stages.train import main\n"
     "sys.argv = ['optfactors', *sys.argv[1:]]\n"
     "try:\n"
     "    main()\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from optfactors.figures import FORMATS
-from optfactors.figures.style import use_style
+from optfactors.report.figures import FORMATS
+from optfactors.report.figures.style import use_style
 
 
 def bench_figure(table: pd.DataFrame) -> Figure:

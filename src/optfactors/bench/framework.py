@@ -14,7 +14,7 @@ from optfactors.bench.core import Measurement, compared, project_config
 from optfactors.callbacks import DivergenceGuard, EpochHistory, RandomState, UpdateTimer
 from optfactors.data import BatchLoader, load_arrays, to_image_tensor
 from optfactors.runtime import default_device, synchronize
-from optfactors.train import _build_task
+from optfactors.stages.train import _build_task
 
 #: Lightning epoch / plain epoch, by batch size (the issue tracker's targets).
 TARGETS = {32: "<= 1.25", 128: "<= 1.1", 1024: "<= 1.1"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from optfactors.dashboards.build import report
 from optfactors.dashboards.spec import Spec, dashboard_specs
-from optfactors.wandb_target import wandb_project
+from optfactors.run.wandb_target import wandb_project
 
 
 def write_specs(specs: dict[str, Spec], out_dir: Path) -> list[Path]:

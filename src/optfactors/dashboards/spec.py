@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from optfactors.wandb_report import report_keys
+from optfactors.dashboards.wandb_report import report_keys
 
 REGISTRY = Path(__file__).with_name("registry.yaml")
 #: Where a key's value lives in a W&B run.

@@ -22,7 +22,7 @@ def _read_curves(path: Path) -> pd.DataFrame:
 
 
 def _from_records(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from optfactors.results import record_tables  # imports torch: only for records
+    from optfactors.report.collect import record_tables  # imports torch: only for records
 
     runs, curves = record_tables([json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))])
     return runs, curves if len(curves) else _read_curves(folder / "no curves")

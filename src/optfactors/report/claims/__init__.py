@@ -1,0 +1,81 @@
+"""Claim registry: each claim of the lecture or paper is a function of an experiment's tables.
+
+A claim family module decorates ``fn(runs, curves) -> ClaimResult`` with :func:`register_claim`;
+``optfactors.report.markdown`` checks every registered claim and writes REPORT.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """What a claim measured, whether that reproduces the claim (None: not enough data), and how decided."""
+
+    measured: str
+    reproduced: bool | None
+    detail: str = ""
+
+
+ClaimFn = Callable[[pd.DataFrame, pd.DataFrame], ClaimResult]
+
+
+def every_network(verdicts: list[bool | None]) -> bool | None:
+    """One verdict from each network's: ✗ if any contradicts the claim, — if any is undecided, else ✓."""
+    if any(v is False for v in verdicts):
+        return False
+    return None if any(v is None for v in verdicts) else True
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A registered claim: its experiment, id, what the lecture/paper says, and the function checking it."""
+
+    experiment: str
+    claim_id: str
+    lecture: str
+    fn: ClaimFn
+
+
+#: Every registered claim by id, in registration order.
+CLAIMS: dict[str, Claim] = {}
+
+
+def check_claims(
+    experiment: str, runs: pd.DataFrame, curves: pd.DataFrame
+) -> list[tuple[Claim, ClaimResult]]:
+    """Every registered claim of ``experiment``, in registration order, checked against its tables."""
+    return [(claim, claim.fn(runs, curves)) for claim in CLAIMS.values() if claim.experiment == experiment]
+
+
+def register_claim(experiment: str, claim_id: str, lecture: str) -> Callable[[ClaimFn], ClaimFn]:
+    """Decorator registering ``fn(runs, curves) -> ClaimResult`` as claim ``claim_id`` of ``experiment``."""
+
+    def decorator(fn: ClaimFn) -> ClaimFn:
+        if claim_id in CLAIMS:
+            raise ValueError(f"claim {claim_id!r} is already registered")
+        CLAIMS[claim_id] = Claim(experiment, claim_id, lecture, fn)
+        return fn
+
+    return decorator
+
+
+# Claim families: imported for their registrations.
+from optfactors.report.claims import (  # noqa: E402, F401
+    batch_size,
+    critical,
+    critical_batch,
+    depth,
+    keskar,
+    loss,
+    optimizers,
+    remedies,
+    sharp_flat,
+    stability,
+    timing,
+    toy,
+)

@@ -1,0 +1,271 @@
+"""Sharp vs flat minima (Keskar et al. 2017, Section 3; Li et al. 2018): sharpness tables in the layout of
+Keskar's Tables 3 and 4, the SB -> LB interpolation of Figure 3, random-direction perturbation curves and
+contours, and the Hessian spectrum. Everything reads the long analysis table (``curves.csv``, one ``table``
+value per kind of measurement) joined with ``runs.csv`` for the network and seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+from optfactors.analysis.hessian import smoothed_density
+from optfactors.report.figures import register_figure, register_table
+from optfactors.report.figures.style import REGIME_COLORS
+from optfactors.report.summaries.sharp_flat import (
+    MEASURES,
+    REGIMES,
+    analysis_rows,
+    network_label,
+    networks,
+    rank_correlation,
+    sharpness_and_accuracy,
+)
+
+EXPERIMENT = "sharp_flat"
+#: Keskar et al. (2017), Tables 3 (ε = 1e-3) and 4 (ε = 5e-4): (network, ε, space) -> (SB mean, SB std,
+#: LB mean, LB std) in percent. Only the entries quoted in this project's issue tracker are transcribed;
+#: the others are left blank rather than typed from memory.
+PAPER = {
+    ("keskar_f1", 1e-3, "full"): (1.23, 0.83, 205.14, 69.52),
+    ("keskar_c1", 1e-3, "full"): (28.58, 3.13, 707.23, 43.04),
+}
+
+
+SPACE_LABELS = {"full": "full space", "adaptive": "adaptive"}
+
+
+def _mean_std(values: pd.Series, spec: str = ".2f") -> str:
+    std = values.std() if len(values) > 1 else 0.0
+    return f"{values.mean():{spec}} ± {std:{spec}}"
+
+
+def _paper(value: float | None, std: float | None) -> str:
+    return "" if value is None else f"{value:.2f} ± {std:.2f}"
+
+
+@register_table("sharpness", EXPERIMENT)
+def sharpness_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """Keskar's Tables 3 and 4: ε-sharpness (%) of SB and LB solutions, mean ± std over seeds, in the full
+    space and a random subspace, the paper's values beside, the adaptive (scale-invariant) ε-sharpness,
+    and the LB/SB ratio of the means."""
+    frame = analysis_rows(runs, curves, "sharpness")
+    rows = []
+    for model in networks(frame):
+        for epsilon in sorted(frame["epsilon"].unique(), reverse=True):
+            row: dict[str, object] = {"network": network_label(frame, model), "ε": f"{epsilon:g}"}
+            cell = frame[(frame["model"] == model) & (frame["epsilon"] == epsilon)]
+            for space in ("full", "subspace", "adaptive"):
+                part = cell[cell["space"] == space]
+                if part.empty:
+                    continue
+                label = SPACE_LABELS.get(space) or f"{int(part['subspace_dim'].iloc[0])}-D subspace"
+                means = {}
+                for regime in REGIMES:
+                    values = part.loc[part["regime"] == regime, "sharpness"]
+                    means[regime] = values.mean()
+                    row[f"{label} {regime.upper()}"] = _mean_std(values)
+                paper = PAPER.get((model, float(epsilon), space), (None,) * 4)
+                row[f"paper {label} SB"] = _paper(*paper[:2])
+                row[f"paper {label} LB"] = _paper(*paper[2:])
+                row[f"{label} LB/SB"] = f"{means['lb'] / means['sb']:.1f}"
+            row["seeds"] = cell["seed"].nunique()
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@register_table("hessian", EXPERIMENT)
+def hessian_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """Per network and regime: training loss and test accuracy at the solution (analysis samples), top
+    Hessian eigenvalue and Hessian trace, mean ± std over seeds."""
+    hess = analysis_rows(runs, curves, "hessian")
+    sol = analysis_rows(runs, curves, "solution")
+    rows = []
+    for model in networks(hess):
+        for regime in REGIMES:
+            h = hess[(hess["model"] == model) & (hess["regime"] == regime)]
+            s = sol[(sol["model"] == model) & (sol["regime"] == regime)]
+            rows.append(
+                {
+                    "network": network_label(hess, model),
+                    "regime": regime.upper(),
+                    "train loss": _mean_std(s.loc[s["split"] == "train", "loss"], ".3g"),
+                    "test acc. (%)": _mean_std(100 * s.loc[s["split"] == "test", "accuracy"]),
+                    "top eigenvalue": _mean_std(h["top_eigenvalue"], ".4g"),
+                    "trace": _mean_std(h["trace"], ".4g"),
+                    "seeds": h["seed"].nunique(),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _panels(count: int, width: float = 4.4, height: float = 3.6) -> tuple[Figure, np.ndarray]:
+    fig = Figure(layout="constrained", figsize=(width * max(count, 1), height))
+    return fig, fig.subplots(1, max(count, 1), squeeze=False)[0]
+
+
+@register_figure("sharp_flat_interpolation", EXPERIMENT)
+def interpolation(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """Keskar's Figure 3: cross-entropy (left, log scale) and accuracy (right) along
+    alpha * theta_LB + (1 - alpha) * theta_SB, training (solid) and test (dashed) samples, mean over seeds."""
+    frame = analysis_rows(runs, curves, "interpolation")
+    models = networks(frame)
+    fig, axes = _panels(len(models))
+    for ax, model in zip(axes, models, strict=False):
+        part = frame[frame["model"] == model].groupby(["split", "alpha"])[["loss", "accuracy"]].mean()
+        acc_ax = ax.twinx()
+        for split, style in (("train", "-"), ("test", "--")):
+            curve = part.loc[split]
+            ax.plot(curve.index, curve["loss"], style, color="#0072B2", label=f"{split} loss")
+            acc_ax.plot(
+                curve.index, 100 * curve["accuracy"], style, color="#D55E00", label=f"{split} accuracy"
+            )
+        ax.set_yscale("log")
+        ax.set_xlabel("α (0: SB solution, 1: LB solution)")
+        ax.set_ylabel("cross-entropy", color="#0072B2")
+        acc_ax.set_ylabel("accuracy (%)", color="#D55E00")
+        acc_ax.set_ylim(0, 100)
+        for alpha in (0, 1):
+            ax.axvline(alpha, color="#999999", lw=0.8, zorder=0)
+        ax.set_title(f"{network_label(frame, model)}: SB → LB")
+        handles = ax.get_legend_handles_labels()[0] + acc_ax.get_legend_handles_labels()[0]
+    if models:
+        fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize="small")
+    fig.suptitle("Loss and accuracy on the line through the SB and LB solutions")
+    return fig
+
+
+@register_figure("sharp_flat_perturbation", EXPERIMENT)
+def perturbation(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """Training loss at theta + r d along filter-normalised random directions d (Li et al.): mean over
+    directions and seeds (line) and their range (band), SB vs LB."""
+    frame = analysis_rows(runs, curves, "perturbation")
+    models = networks(frame)
+    fig, axes = _panels(len(models))
+    for ax, model in zip(axes, models, strict=False):
+        for regime in REGIMES:
+            part = frame[(frame["model"] == model) & (frame["regime"] == regime)].groupby("radius")["loss"]
+            stats = part.agg(["mean", "min", "max"])
+            color = REGIME_COLORS[regime]
+            ax.plot(stats.index, stats["mean"], color=color, label=regime.upper())
+            ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2, lw=0)
+        ax.set_yscale("log")
+        ax.set_xlabel("radius r (filter-normalised direction)")
+        ax.set_ylabel("training cross-entropy")
+        ax.set_title(network_label(frame, model))
+        ax.legend()
+    fig.suptitle("Random perturbations of the SB and LB solutions: flat basin vs narrow ravine")
+    return fig
+
+
+@register_figure("sharp_flat_contours", EXPERIMENT)
+def contours(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """Training loss on the plane theta + a d1 + b d2 of two filter-normalised random directions (Li et
+    al.'s contour plot), SB and LB of each network side by side, first seed, shared log-spaced levels."""
+    frame = analysis_rows(runs, curves, "plane")
+    models = networks(frame)
+    fig = Figure(layout="constrained", figsize=(7.6, 3.4 * max(len(models), 1)))
+    axes = fig.subplots(max(len(models), 1), 2, squeeze=False)
+    for row, model in zip(axes, models, strict=False):
+        part = frame[
+            (frame["model"] == model) & (frame["seed"] == frame.loc[frame["model"] == model, "seed"].min())
+        ]
+        log_loss = np.log10(part["loss"].clip(lower=1e-12))
+        levels = np.linspace(log_loss.min(), log_loss.max(), 15)
+        for ax, regime in zip(row, REGIMES, strict=True):
+            grid = part[part["regime"] == regime].pivot_table(index="b", columns="a", values="loss")
+            filled = ax.contourf(
+                grid.columns, grid.index, np.log10(grid.clip(lower=1e-12)), levels=levels, cmap="viridis"
+            )
+            ax.plot(0, 0, "+", color="white", ms=10)
+            ax.set_title(f"{network_label(frame, model)} {regime.upper()}")
+            ax.set_xlabel("a (direction 1)")
+            ax.set_ylabel("b (direction 2)")
+            ax.set_aspect("equal")
+        fig.colorbar(filled, ax=list(row), label="log10 training cross-entropy")
+    fig.suptitle("Loss surface around the SB and LB solutions")
+    return fig
+
+
+@register_figure("sharp_flat_spectrum", EXPERIMENT)
+def spectrum(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """Hessian eigenvalue density by stochastic Lanczos quadrature (seeds pooled; Gaussian width as
+    PyHessian's), SB vs LB, with the top eigenvalue (Lanczos, mean over seeds) as a dashed line."""
+    frame = analysis_rows(runs, curves, "spectrum")
+    tops = analysis_rows(runs, curves, "hessian")
+    models = networks(frame)
+    fig, axes = _panels(len(models))
+    for ax, model in zip(axes, models, strict=False):
+        part = frame[frame["model"] == model]
+        spread = part["node"].max() - part["node"].min()
+        sigma = (1e-5 * max(1.0, spread)) ** 0.5  # PyHessian's width
+        grid = np.linspace(part["node"].min() - 0.02 * spread, part["node"].max() + 0.02 * spread, 20_000)
+        for regime in REGIMES:
+            nodes = part[part["regime"] == regime]
+            weights = nodes["weight"] / nodes["seed"].nunique()
+            _, density = smoothed_density(nodes["node"].to_numpy(), weights.to_numpy(), sigma, grid)
+            color = REGIME_COLORS[regime]
+            ax.semilogy(grid, np.maximum(density, 1e-12), color=color, lw=1, label=regime.upper())
+            top = tops.loc[(tops["model"] == model) & (tops["regime"] == regime), "top_eigenvalue"].mean()
+            ax.axvline(top, color=color, ls="--", lw=1)
+        ax.set_ylim(bottom=1e-10)
+        ax.set_xlabel("Hessian eigenvalue")
+        ax.set_ylabel("density")
+        ax.set_title(network_label(frame, model))
+        ax.legend()
+    fig.suptitle("Hessian spectrum at the SB and LB solutions (dashed: top eigenvalue)")
+    return fig
+
+
+@register_table("sharpness_accuracy", EXPERIMENT)
+def sharpness_accuracy_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """Per network and sharpness measure, over every analysed SB and LB solution: Spearman's rho between the
+    measure and the solution's test accuracy (its source run, whole test set), the p-value and the number of
+    solutions. Negative rho: sharper solutions generalize worse."""
+    frame = sharpness_and_accuracy(runs)
+    rows = []
+    for model in networks(frame):
+        part = frame[frame["model"] == model]
+        for measure, label in MEASURES.items():
+            rho, p, n = rank_correlation(part, measure)
+            rows.append(
+                {
+                    "network": network_label(part, model),
+                    "measure": label,
+                    "Spearman rho": round(rho, 3),
+                    "p-value": float(f"{p:.3g}") if pd.notna(p) else np.nan,
+                    "solutions": n,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@register_figure("sharp_flat_sharpness_vs_test", EXPERIMENT)
+def sharpness_vs_test(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """The figure beside Keskar's Table 2: per solution (seed and regime), each sharpness measure (log x)
+    against its test accuracy, SB and LB colored, Spearman's rho and p in each panel's title."""
+    frame = sharpness_and_accuracy(runs)
+    models = networks(frame)
+    fig = Figure(layout="constrained", figsize=(4.2 * len(MEASURES), 3.4 * max(len(models), 1)))
+    axes = fig.subplots(max(len(models), 1), len(MEASURES), squeeze=False)
+    for row, model in zip(axes, models, strict=False):
+        part = frame[frame["model"] == model]
+        for ax, (measure, label) in zip(row, MEASURES.items(), strict=True):
+            for regime in REGIMES:
+                points = part[part["regime"] == regime]
+                ax.scatter(
+                    points[measure], points["test_acc"], color=REGIME_COLORS[regime], label=regime.upper()
+                )
+            rho, p, n = rank_correlation(part, measure)
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log range overlap
+            ax.set_xlabel(label)
+            ax.set_ylabel("test accuracy (%)")
+            ax.set_title(
+                f"{network_label(part, model)}: ρ = {rho:.2f}, p = {p:.2g} (n = {n})", fontsize="medium"
+            )
+    if models:
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside right upper")
+    fig.suptitle("Sharper solutions, worse test accuracy? Each point one trained model (seed, regime)")
+    return fig

@@ -1,0 +1,121 @@
+"""Run records: the run key, and the one JSON file per run, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import lightning
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from optfactors.run.config import SWITCH_DEFAULTS
+from optfactors.run.provenance import git_commit
+from optfactors.runtime import group_choices
+
+#: Config keys that do not change what a run computes: left out of the run key.
+VOLATILE_KEYS = (
+    "paths",
+    "logger",
+    "resume",
+    "checkpoint",
+    "data.root",
+    "problem.root",
+    "trainer.enable_progress_bar",
+    "profile.results_suffix",
+)
+
+STATUSES = ("ok", "diverged", "failed")
+#: Statuses that are results: a sweep with ``resume`` does not run these again (a diverged run would diverge
+#: again: same config, same seed).
+FINAL_STATUSES = ("ok", "diverged")
+
+
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The run's config as plain containers, interpolations resolved, without Hydra's own node."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container.pop("hydra", None)
+    return container
+
+
+def without_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without the run switches that are at their default (`SWITCH_DEFAULTS`)."""
+    return {k: v for k, v in config.items() if k not in SWITCH_DEFAULTS or v is not SWITCH_DEFAULTS[k]}
+
+
+def run_key(config: dict[str, Any]) -> str:
+    """A 12-hex-digit hash of the resolved config without its volatile keys and switches at their default."""
+    stable = json.loads(json.dumps(without_defaults(config)))
+    for dotted in VOLATILE_KEYS:
+        *parents, leaf = dotted.split(".")
+        node = stable
+        for p in parents:
+            node = node.get(p, {})
+        node.pop(leaf, None)
+    text = json.dumps(stable, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def record_path(results_dir: str | os.PathLike, experiment: str, key: str) -> Path:
+    """Where the record of run ``key`` of ``experiment`` lives."""
+    return Path(results_dir) / experiment / "runs" / f"{key}.json"
+
+
+def checkpoint_dir(results_dir: str | os.PathLike, experiment: str, key: str) -> Path:
+    """Where run ``key`` keeps its ``last.ckpt`` (not committed; kept after the run for later analysis)."""
+    return Path(results_dir) / experiment / "checkpoints" / key
+
+
+def finished_record(cfg: DictConfig, path: Path) -> dict[str, Any] | None:
+    """With ``cfg.resume``, the record at ``path`` if its status is final (the run is not done again)."""
+    done = read_record(path) if cfg.resume else None
+    return done if done is not None and done["status"] in FINAL_STATUSES else None
+
+
+def provenance(cfg: DictConfig, config: dict[str, Any]) -> dict[str, Any]:
+    """What every record carries besides its results: versions, git commit, when it was written (UTC), output
+    folder, choices, config."""
+    return {
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "lightning": lightning.__version__,
+        },
+        "git_commit": git_commit(),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "output_dir": cfg.paths.output,
+        "choices": group_choices(),
+        "config": config,
+    }
+
+
+def write_traceback(path: Path) -> None:
+    """Save the exception being handled as ``<record>.traceback.txt`` beside the record at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".traceback.txt").write_text(traceback.format_exc())
+
+
+def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The record at ``path``, or None if there is none."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        json.dump(data, tmp, indent=1, allow_nan=True)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    os.replace(tmp.name, path)

@@ -1,0 +1,1 @@
+"""The toy stage: 2-D surfaces, the lecture's optimizers on them, their paths."""
