@@ -1,4 +1,5 @@
-"""Trainer callbacks: update/epoch timing (and its logging), the divergence guard, the per-epoch history."""
+"""Trainer callbacks: update/epoch timing (and its logging), the divergence guard, the per-epoch history, the
+RNG state in checkpoints, the progress bar."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.callbacks import RichProgressBar
 
 from optfactors.runtime import synchronize
 
@@ -158,3 +160,29 @@ class RandomState(pl.Callback):
         torch.set_rng_state(state["cpu"])
         if "cuda" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class ProgressBar(RichProgressBar):
+    """Lightning's Rich progress bar, redrawn at most every ``min_interval`` seconds during training (and at
+    each epoch's last batch) instead of after every update: at batch 32 on a CPU its per-update redraw and
+    metrics collection cost a fifth of an update. An epoch count reads "Epoch 3", not "Epoch 3/-2", when
+    training is bounded by updates or a target rather than by epochs."""
+
+    def __init__(self, min_interval: float = 0.2) -> None:
+        super().__init__()
+        self.min_interval = min_interval
+        self._last_draw = 0.0
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        now = time.perf_counter()
+        last = batch_idx + 1 >= self.total_train_batches
+        if last or now - self._last_draw >= self.min_interval:
+            self._last_draw = now
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        if self.trainer.max_epochs is not None and self.trainer.max_epochs < 0:
+            return f"Epoch {current_epoch}"
+        return super()._get_train_description(current_epoch)

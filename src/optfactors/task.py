@@ -14,6 +14,9 @@ from optfactors.optim import OptimizerFactory, ScheduleFactory
 
 BN_EVAL_MODES = ("running", "batch")
 
+#: Attribute values that are never parameters, submodules or buffers (see `Classifier.__setattr__`).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
 
 def freeze_running_statistics(model: nn.Module) -> dict[str, float | None]:
     """Set the momentum of every BatchNorm layer of ``model`` to 0, so that a forward pass in train mode
@@ -86,8 +89,34 @@ class Classifier(pl.LightningModule):
         # the update itself for small batches). A diverged loss makes the sum NaN, so it shows as NaN.
         self._sums: dict[str, torch.Tensor] = {}
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # Lightning sets a plain attribute (``_current_fx_name``) on the module around every hook it calls,
+        # ~40 times per update; nn.Module.__setattr__'s Parameter/Module/buffer checks made that a tenth of
+        # a batch-32 MLP update on a CPU. Plain values that name no parameter, submodule or buffer take
+        # object.__setattr__, which is what nn.Module.__setattr__ ends with for them anyway.
+        state = self.__dict__
+        if (
+            type(value) in _PLAIN
+            and "_buffers" in state
+            and name not in state["_parameters"]
+            and name not in state["_modules"]
+            and name not in state["_buffers"]
+        ):
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+    def transfer_batch_to_device(self, batch: object, device: torch.device, dataloader_idx: int) -> object:
+        """The batch as it is when its tensors are already on ``device`` (the project's loaders put the data
+        there once), else Lightning's transfer: this skips its walk over the batch on every update."""
+        if isinstance(batch, (tuple, list)) and all(
+            isinstance(t, torch.Tensor) and t.device == device for t in batch
+        ):
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def _accumulate(self, key: str, values: list[torch.Tensor | float]) -> None:
         update = torch.stack([torch.as_tensor(v, dtype=torch.float32, device=self.device) for v in values])

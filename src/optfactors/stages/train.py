@@ -14,7 +14,7 @@ import hydra
 import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_object, instantiate
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from omegaconf import DictConfig
 
@@ -22,6 +22,7 @@ from optfactors import CONF_DIR
 from optfactors.callbacks import (
     DivergenceGuard,
     EpochHistory,
+    ProgressBar,
     RandomState,
     TimingLogger,
     UpdateTimer,
@@ -104,7 +105,7 @@ def _callbacks(
     # An experiment's own callbacks (e.g. SWA, the final sharpness), instantiated from `callbacks.<name>`.
     callbacks += [instantiate(spec) for spec in (cfg.get("callbacks") or {}).values()]
     if cfg.trainer.enable_progress_bar:
-        callbacks.append(RichProgressBar())
+        callbacks.append(ProgressBar())
     return callbacks
 
 
