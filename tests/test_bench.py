@@ -24,5 +24,12 @@ def test_tiny_bench_writes_every_measurement(data_dir, tmp_path, monkeypatch, ca
     assert (table["value"] > 0).all()
     hvp = table[table["name"].str.contains("Hessian-vector")].iloc[0]
     assert hvp["target"] == "<= 3" and hvp["ratio"] > 1
+    c1 = table[table["name"].str.startswith("compute: C1") & (table["unit"] == "images/s")]
+    assert sorted(c1["name"]) == [
+        "compute: C1 training update (channels_last)",
+        "compute: C1 training update (default)",
+    ]
+    memory = table[table["name"].str.startswith("memory:")]
+    assert len(memory) == 3 and (memory["target"] == "<= 1").all() and (memory["value"] > 100).all()
     assert "machine:" in capsys.readouterr().out
     assert (tmp_path / "figures" / "bench.png").stat().st_size > 0

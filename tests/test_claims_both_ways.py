@@ -87,6 +87,23 @@ def points(ratios: list[float], losses: list[float] | None = None, converged: bo
     return frame(rows, run_key="p", table="point", problem="sinc", converged=converged)
 
 
+def init_points(slope: float, seed: int | None = None, converged_share: int = 2) -> pd.DataFrame:
+    """40 initialisations of one problem, every ``converged_share``-th converged: loss from 0.1 to 2 and
+    minimum ratio 1 + ``slope`` · loss, plus noise of std 0.3 drawn with ``seed`` (None: no noise)."""
+    losses = np.linspace(0.1, 2.0, 40)
+    noise = np.random.default_rng(seed).normal(0, 0.3, 40) if seed is not None else np.zeros(40)
+    rows = [
+        {
+            "init_seed": i,
+            "loss": loss,
+            "minimum_ratio": 1 + slope * loss + e,
+            "converged": i % converged_share == 0,
+        }
+        for i, (loss, e) in enumerate(zip(losses, noise, strict=True))
+    ]
+    return frame(rows, run_key="p", table="point", problem="sinc")
+
+
 def taylor(relative_error: float, first_order: float = 0.0, eigenvalue: float = -2.0) -> pd.DataFrame:
     """Loss changes along the negative-curvature direction: ½λη² off by ``relative_error``, plus a
     first-order term ``first_order * η``."""
@@ -154,6 +171,76 @@ def momentum_cosine(test_at_best_val: float) -> dict[tuple[str, str, float], tup
         ("momentum", "cosine", 0.1): (0.1, 0.97, test_at_best_val),
         ("momentum", "cosine", 0.01): (0.1, 0.96, 0.99),
     }
+
+
+# --- budget trends: a claim's quantity at its study's budget (the shortest) and at longer ones
+
+EPOCHS = "trainer.max_epochs"
+
+
+def cifar_leads(leads: dict[int, float]) -> pd.DataFrame:
+    """Per budget: SGD + momentum + cosine at 40 % test accuracy and Adam ``lead`` above it (constant; its
+    cosine runs lower); an MNIST run at another budget besides (ignored)."""
+    rows = [
+        {EPOCHS: epochs, "optimizer": o, "schedule": s, LR: 0.01, "test_acc": acc, "dataset": "cifar10"}
+        for epochs, lead in leads.items()
+        for o, s, acc in (
+            ("momentum", "cosine", 0.40),
+            ("adam", "constant", 0.40 + lead),
+            ("adam", "cosine", 0.3),
+        )
+    ]
+    rows.append(
+        {
+            EPOCHS: 20,
+            "optimizer": "adam",
+            "schedule": "constant",
+            LR: 0.01,
+            "test_acc": 1.0,
+            "dataset": "mnist",
+        }
+    )
+    return frame(rows, status="ok", seed=0, val_acc=0.4, train_loss=1.0)
+
+
+def adaptive_budget(
+    margin_4: float, margin_12: float, short_run: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Constant-schedule CIFAR-10 runs of 12 epochs whose adaptive methods end each epoch the worst margin
+    below SGD's best rate (linear from ``margin_4`` at epoch 4 to ``margin_12``); SGD's other rate is worse;
+    with ``short_run``, a 4-epoch run (the optimizers study's budget) besides."""
+    cells = [
+        ("sgd", 0.1, 0.0),
+        ("sgd", 0.01, 1.0),
+        ("adagrad", 0.01, None),
+        ("rmsprop", 1e-3, None),
+        ("adam", 1e-3, None),
+    ]
+    runs, rows = [], []
+    for i, (name, lr, offset) in enumerate(cells):
+        runs.append({"run_key": f"c{i}", EPOCHS: 12, "optimizer": name, LR: lr})
+        for epoch in range(12):
+            margin = margin_4 + (margin_12 - margin_4) * (epoch + 1 - 4) / 8
+            loss = 2.0 - 0.1 * epoch + (offset if offset is not None else -margin - 0.01 * (i - 2))
+            rows.append({"run_key": f"c{i}", "epoch": epoch, "train_loss": loss})
+    if short_run:
+        runs.append({"run_key": "short", EPOCHS: 4, "optimizer": "sgd", LR: 0.1})
+    table = frame(
+        runs, status="ok", schedule="constant", dataset="cifar10", seed=0, val_acc=0.4, test_acc=0.4
+    )
+    return table, pd.DataFrame(rows)
+
+
+def residual_budget(excess: dict[int, float]) -> pd.DataFrame:
+    """ResNet-20 at 0.5 and ResNet-56 ``excess`` above it per budget (two seeds), plain-56 besides."""
+    rows = [
+        {EPOCHS: epochs, "model.depth": depth, "model.residual": True, "train_eval_loss": loss + jitter}
+        for epochs, x in excess.items()
+        for depth, loss in ((20, 0.5), (56, 0.5 + x))
+        for jitter in (-0.01, 0.01)
+    ]
+    rows.append({EPOCHS: 12, "model.depth": 56, "model.residual": False, "train_eval_loss": 2.0})
+    return frame(rows, status="ok")
 
 
 def loss_tables(train_acc: dict[tuple[str, str], list[float]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -290,7 +377,9 @@ SHRINKING_GRAD = [1.0] * 5 + [0.01] * 10
 # --- batch_timing: median over repeats per batch size, MNIST/MLP only
 
 
-def timing_runs(times: dict[int, tuple[float, float]], repeats: int = 3) -> pd.DataFrame:
+def timing_runs(
+    times: dict[int, tuple[float, float]], repeats: int = 3, device: str = "AMD EPYC 7B13 (2 threads)"
+) -> pd.DataFrame:
     """``times[batch] = (time per epoch, time per update)`` in seconds, ``repeats`` times with noise; a
     CIFAR-10 run whose times would change every verdict besides (not the quick series: ignored)."""
     rows = [
@@ -307,10 +396,11 @@ def timing_runs(times: dict[int, tuple[float, float]], repeats: int = 3) -> pd.D
         {"data.batch_size": b, "time_per_epoch_s": 1.0, "time_per_update_s": 1e3 * b, "dataset": "cifar10"}
         for b in times
     ]
-    return frame(rows, status="ok", model="mlp", device="cpu")
+    return frame(rows, status="ok", model="mlp", device=device)
 
 
 GPU_LIKE = {1: (60.0, 1e-3), 100: (0.8, 2e-3), 1000: (0.1, 1e-2), 2000: (0.06, 1.1e-2), 4000: (0.03, 1.2e-2)}
+A100 = "NVIDIA A100-SXM4-40GB"
 CPU_LIKE = {1: (60.0, 1e-3), 100: (6.0, 5e-2), 1000: (6.0, 0.5), 2000: (6.0, 1.0), 4000: (6.0, 2.0)}
 
 
@@ -404,6 +494,19 @@ CASES: dict[str, list[Case]] = {
         Case("none-converged", NO_RUNS, points([0.5] * 20, converged=False), None),
         Case("no-points", NO_RUNS, NO_CURVES, None),
     ],
+    "minimum_ratio_trend_with_initialisations": [
+        Case(
+            "significant",
+            NO_RUNS,
+            init_points(-0.2),
+            True,
+            "sinc: ρ -1.00, -1.00, -1.00, -1.00 over the first 10, 20, 30, 40",
+        ),
+        # ρ = -0.03 over 40 converged points: p < 0.05 would need ≈ 5,211 initialisations, more than 4 x 40
+        Case("too-weak", NO_RUNS, init_points(-0.02, seed=2, converged_share=1), False, "would need ≈ 5,211"),
+        Case("wrong-sign", NO_RUNS, init_points(0.2), False),
+        Case("too-few-points", NO_RUNS, init_points(-0.2, converged_share=20), None),
+    ],
     "minimum_ratio_rises_as_loss_falls": [
         Case(
             "ratio-rises-as-loss-falls",
@@ -488,6 +591,38 @@ CASES: dict[str, list[Case]] = {
         ),
         Case("no-adaptive", optimizer_runs(SGD_LOSSES), NO_CURVES, None),
         Case("no-sgd", optimizer_runs(ADAM), NO_CURVES, None),
+    ],
+    "adaptive_margin_grows_with_budget": [
+        Case(
+            "pulls-ahead",
+            *adaptive_budget(-0.01, 0.2),
+            True,
+            "worst margin -0.010 after 4 epochs, +0.200 after 12",
+        ),
+        Case("falls-behind", *adaptive_budget(0.2, 0.1), False, "+0.100 after 12"),
+        Case("one-budget", *adaptive_budget(-0.01, 0.2, short_run=False), None),
+    ],
+    "momentum_gap_shrinks_with_budget": [
+        Case(
+            "closes-in",
+            cifar_leads({4: 0.0365, 12: 0.01}),
+            NO_CURVES,
+            True,
+            "12 epochs: momentum + cosine 40.00 %, Adam (constant) 41.00 % (lead +1.00)",
+        ),
+        Case("falls-behind", cifar_leads({4: 0.0365, 12: 0.05}), NO_CURVES, False, "(lead +5.00)"),
+        Case("one-budget", cifar_leads({12: 0.01}), NO_CURVES, None),
+    ],
+    "residual_depth_gap_shrinks_with_budget": [
+        Case(
+            "catches-up",
+            residual_budget({12: 0.38, 24: 0.2, 48: 0.1}),
+            NO_CURVES,
+            True,
+            "48 epochs: ResNet-20 0.5, ResNet-56 0.6 (excess +0.100, 2 seeds)",
+        ),
+        Case("falls-behind", residual_budget({12: 0.2, 48: 0.3}), NO_CURVES, False, "excess +0.300"),
+        Case("one-budget", residual_budget({48: 0.1}), NO_CURVES, None),
     ],
     "momentum_decay_close_to_adam": [
         Case(
@@ -667,9 +802,13 @@ CASES: dict[str, list[Case]] = {
         Case("no-batch-100", timing_runs({1: (60.0, 1e-3), 1000: (0.1, 1e-2)}), NO_CURVES, None),
     ],
     "update_time_flat_up_to_large_batches": [
-        Case("flat", timing_runs(GPU_LIKE), NO_CURVES, True, "batch^0.13 for batch 1,000-4,000"),
-        Case("linear", timing_runs(CPU_LIKE), NO_CURVES, False, "batch^1.00"),
-        Case("one-large-batch", timing_runs({1: (60.0, 1e-3), 1000: (0.1, 1e-2)}), NO_CURVES, None),
+        Case("flat", timing_runs(GPU_LIKE, device=A100), NO_CURVES, True, "batch^0.13 for batch 1,000-4,000"),
+        Case("linear", timing_runs(CPU_LIKE, device=A100), NO_CURVES, False, "batch^1.00"),
+        Case("flat-on-a-cpu", timing_runs(GPU_LIKE), NO_CURVES, None, "needs a GPU; on this CPU: time per"),
+        Case("linear-on-a-cpu", timing_runs(CPU_LIKE), NO_CURVES, None, "needs a GPU; on this CPU: time per"),
+        Case(
+            "one-large-batch", timing_runs({1: (60.0, 1e-3), 1000: (0.1, 1e-2)}, device=A100), NO_CURVES, None
+        ),
     ],
     "toy_gd_lr_extremes": [
         Case("oscillates-and-crawls", NO_RUNS, lr_extremes(), True, "b changed sign in 99 of the last 99"),

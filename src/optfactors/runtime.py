@@ -35,6 +35,11 @@ def device_name(device: torch.device) -> str:
     return f"{cpu_model()} ({torch.get_num_threads()} threads)"
 
 
+def names_a_gpu(name: str) -> bool:
+    """Whether a ``device_name`` (a record's ``device``) names a GPU: a CPU's ends with its thread count."""
+    return not name.endswith(" threads)")
+
+
 def default_device() -> torch.device:
     """The first GPU if there is one, else the CPU: where work runs that Lightning does not place (the
     analysis stages), and what a benchmark's timings wait for."""

@@ -126,6 +126,22 @@ def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame,
     return pd.read_csv(runs_csv), curves
 
 
+#: Budget studies: each trains the setting of a study whose claim fails at its quick budget for longer, and
+#: its claims, summary tables and figures read its runs together with that study's (the claim's budget).
+EXTENDS = {"optimizers_budget": "optimizers", "depth_budget": "depth"}
+
+
+def study_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The tables a study's claims, summary tables and figures read: its own (:func:`load_tables`) and, for a
+    budget study, those of the study it extends appended (their ``experiment`` column tells them apart)."""
+    tables = load_tables(results_dir, experiment)
+    extended = load_tables(results_dir, EXTENDS[experiment]) if experiment in EXTENDS and tables else None
+    if extended is None:
+        return tables
+    runs, curves = (pd.concat(pair, ignore_index=True) for pair in zip(tables, extended, strict=True))
+    return runs, curves
+
+
 def status_counts(runs: pd.DataFrame) -> str:
     """``"3 ok, 1 diverged, 0 failed"``: how many runs ended in each status."""
     counts = runs["status"].value_counts()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from optfactors.report.claims import CLAIMS, check_claims
-from optfactors.report.collect import load_tables, status_counts
+from optfactors.report.claims import CLAIMS, Claim, ClaimResult, check_claims
+from optfactors.report.collect import EXTENDS, load_tables, status_counts, study_tables
 from optfactors.report.figures import FIGURES, TABLES, write_tables
 
 MARKS = {True: "✓", False: "✗", None: "—"}
@@ -71,6 +71,19 @@ def provenance_line(runs: pd.DataFrame) -> str:
     return "Provenance: " + " · ".join(parts) + "."
 
 
+def verdict(results_dir: Path, claim: Claim, result: ClaimResult) -> str:
+    """✓, ✗ or —; a ✗ whose claim has a budget trend says where the trend points (when it is decided)."""
+    mark = MARKS[result.reproduced]
+    if result.reproduced is not False or claim.trend is None:
+        return mark
+    trend = CLAIMS[claim.trend]
+    tables = study_tables(results_dir, trend.experiment)
+    toward = trend.fn(*tables).reproduced if tables is not None else None
+    if toward is None:
+        return mark
+    return f"{mark} at this budget; trend {'toward' if toward else 'not toward'} ✓ (`{trend.claim_id}`)"
+
+
 def experiment_section(results_dir: Path, experiment: str) -> list[str]:
     """Markdown of one experiment: run counts, the claims table, criteria, summary tables, figures."""
     command = f"`{rerun_command(experiment)}`"
@@ -78,9 +91,15 @@ def experiment_section(results_dir: Path, experiment: str) -> list[str]:
     tables = load_tables(results_dir, experiment)
     if tables is None:
         return lines + [f"Not run yet: {command}", ""]
-    runs, curves = tables
+    runs = tables[0]
     lines += [f"{len(runs)} runs ({status_counts(runs)}). Rerun: {command}", "", provenance_line(runs), ""]
-    checked = check_claims(experiment, runs, curves)
+    if experiment in EXTENDS:
+        lines += [
+            "A budget study: its claims, tables and figures read these runs together with "
+            f"`{EXTENDS[experiment]}`'s (the claim's own budget).",
+            "",
+        ]
+    checked = check_claims(experiment, *study_tables(results_dir, experiment))
     if checked:
         lines += [_row(HEADER), _row(tuple("---" for _ in HEADER))]
         details = []
@@ -91,7 +110,7 @@ def experiment_section(results_dir: Path, experiment: str) -> list[str]:
                         f"`{claim.claim_id}`",
                         _cell(claim.lecture),
                         _cell(result.measured),
-                        MARKS[result.reproduced],
+                        verdict(results_dir, claim, result),
                         command,
                     )
                 )

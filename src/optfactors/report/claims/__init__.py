@@ -39,6 +39,7 @@ class Claim:
     claim_id: str
     lecture: str
     fn: ClaimFn
+    trend: str | None = None
 
 
 #: Every registered claim by id, in registration order.
@@ -52,13 +53,19 @@ def check_claims(
     return [(claim, claim.fn(runs, curves)) for claim in CLAIMS.values() if claim.experiment == experiment]
 
 
-def register_claim(experiment: str, claim_id: str, lecture: str) -> Callable[[ClaimFn], ClaimFn]:
-    """Decorator registering ``fn(runs, curves) -> ClaimResult`` as claim ``claim_id`` of ``experiment``."""
+def register_claim(
+    experiment: str, claim_id: str, lecture: str, trend: str | None = None
+) -> Callable[[ClaimFn], ClaimFn]:
+    """Decorator registering ``fn(runs, curves) -> ClaimResult`` as claim ``claim_id`` of ``experiment``.
+
+    ``trend``: the id of a budget study's claim deciding whether this claim's quantity moves toward the
+    lecture's result as the training budget grows; REPORT.md shows its verdict beside a ✗ of this one.
+    """
 
     def decorator(fn: ClaimFn) -> ClaimFn:
         if claim_id in CLAIMS:
             raise ValueError(f"claim {claim_id!r} is already registered")
-        CLAIMS[claim_id] = Claim(experiment, claim_id, lecture, fn)
+        CLAIMS[claim_id] = Claim(experiment, claim_id, lecture, fn, trend)
         return fn
 
     return decorator
@@ -70,9 +77,11 @@ from optfactors.report.claims import (  # noqa: E402, F401
     critical,
     critical_batch,
     depth,
+    depth_budget,
     keskar,
     loss,
     optimizers,
+    optimizers_budget,
     remedies,
     sharp_flat,
     stability,

@@ -8,7 +8,7 @@ from scipy.stats import spearmanr
 
 from optfactors.report.claims import ClaimResult, register_claim
 from optfactors.report.collect import stage_rows
-from optfactors.report.summaries.critical import converged_points
+from optfactors.report.summaries.critical import ALPHA, converged_points, ratio_by_initialisations
 
 #: The share of converged critical points that must have a negative eigenvalue.
 NOT_MINIMUM_SHARE = 0.95
@@ -60,6 +60,7 @@ def rarely_minima(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     "minimum_ratio_rises_as_loss_falls",
     lecture="The lower the training loss of a critical point, the larger its minimum ratio: points at low "
     "loss look more like minima.",
+    trend="minimum_ratio_trend_with_initialisations",
 )
 def ratio_rises(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     """Spearman rank correlation between loss and minimum ratio over the converged points, per problem."""
@@ -84,6 +85,50 @@ def ratio_rises(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
             f"search, converged or not, ρ = {rho_all:+.2f})"
         )
         ok.append(bool(rho < 0 and p < 0.05))
+    return ClaimResult("; ".join(parts), all(ok), detail)
+
+
+#: How many times the study's initialisations a trend toward ✓ may need.
+AFFORDABLE_BUDGET = 4
+
+
+@register_claim(
+    "critical_points",
+    "minimum_ratio_trend_with_initialisations",
+    lecture="(trend of minimum_ratio_rises_as_loss_falls) With more initialisations, every problem's ρ(loss, "
+    "minimum ratio) is negative and significant.",
+)
+def ratio_trend(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
+    """Per problem: ρ and p over all initialisations, and how many would make ρ significant if it held."""
+    table = ratio_by_initialisations(curves)
+    detail = (
+        "ρ and p over the converged points of the first n initialisations (table ratio_trend); if ρ stayed "
+        "where it is, p < 0.05 would need m = 3 + 1.06 (1.96 / atanh|ρ|)² converged points, i.e. m / (share "
+        f"converged) initialisations. Trend toward ✓ if in every problem ρ < 0 and that is at most "
+        f"{AFFORDABLE_BUDGET}x the initialisations run."
+    )
+    if table.empty or table["rho"].isna().all():
+        return ClaimResult("fewer than 3 converged points: make sweep EXP=critical_points", None, detail)
+    parts, ok = [], []
+    for problem, part in table.groupby("problem"):
+        last = part.iloc[-1]
+        rhos = ", ".join(f"{r.rho:+.2f}" for r in part.itertuples(index=False))
+        significant = last["rho"] < 0 and last["p"] < ALPHA
+        parts.append(
+            f"{problem}: ρ {rhos} over the first {', '.join(str(n) for n in part['initialisations'])} "
+            f"initialisations; "
+            + (
+                "significant"
+                if significant
+                else f"p < {ALPHA} would need ≈ {last['initialisations_needed']:,.0f} initialisations"
+            )
+        )
+        ok.append(
+            bool(
+                last["rho"] < 0
+                and last["initialisations_needed"] <= AFFORDABLE_BUDGET * last["initialisations"]
+            )
+        )
     return ClaimResult("; ".join(parts), all(ok), detail)
 
 

@@ -46,6 +46,7 @@ def plain_deeper_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     "depth",
     "depth_residual_deeper_trains_as_well",
     lecture="With residual connections the 56-layer network trains at least as well as the 20-layer one.",
+    trend="residual_depth_gap_shrinks_with_budget",
 )
 def residual_deeper_as_well(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     """Final training loss of ResNet-56 against ResNet-20 (and against plain-56)."""

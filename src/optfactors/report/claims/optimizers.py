@@ -16,6 +16,7 @@ ADAPTIVE = ("adagrad", "rmsprop", "adam")
     "adaptive_lower_training_loss",
     lecture="Adaptive learning rates (Adagrad, RMSProp, Adam) reach a lower training loss than plain SGD in "
     "the same budget.",
+    trend="adaptive_margin_grows_with_budget",
 )
 def adaptive_lower_training_loss(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     """Per dataset, constant schedule: each optimizer's lowest mean final training loss over the lr grid."""
@@ -48,6 +49,7 @@ def adaptive_lower_training_loss(runs: pd.DataFrame, curves: pd.DataFrame) -> Cl
     "optimizers",
     "momentum_decay_close_to_adam",
     lecture="SGD with momentum and a decaying learning rate comes close to Adam.",
+    trend="momentum_gap_shrinks_with_budget",
 )
 def momentum_decay_close_to_adam(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     """Per dataset: best test accuracy of SGD + momentum with cosine decay vs Adam's best (either

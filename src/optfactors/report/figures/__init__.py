@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from optfactors.report.collect import load_tables, markdown_table
+from optfactors.report.collect import markdown_table, study_tables
 from optfactors.report.figures.style import use_style
 
 FigureFn = Callable[[pd.DataFrame, pd.DataFrame], Figure]
@@ -58,7 +58,7 @@ def write_tables(results_dir: str | Path) -> list[Path]:
     """Write every registered table whose experiment has tables, as CSV and Markdown; return the files."""
     written: list[Path] = []
     for name, (experiment, fn) in TABLES.items():
-        tables = load_tables(results_dir, experiment)
+        tables = study_tables(results_dir, experiment)
         if tables is None:
             continue
         table = fn(*tables)
@@ -86,7 +86,7 @@ def draw_all(results_dir: str | Path) -> list[Path]:
     out_dir = Path(results_dir) / "figures"
     written: list[Path] = []
     for spec in FIGURES.values():
-        tables = load_tables(results_dir, spec.experiment)
+        tables = study_tables(results_dir, spec.experiment)
         if tables is None:
             print(
                 f"skip {spec.name}: no tables for experiment {spec.experiment!r} in {results_dir} "
@@ -109,9 +109,11 @@ from optfactors.report.figures import (  # noqa: E402, F401
     critical,
     critical_batch,
     depth,
+    depth_budget,
     keskar,
     loss,
     optimizers,
+    optimizers_budget,
     remedies,
     sharp_flat,
     stability,

@@ -8,7 +8,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from optfactors.report.collect import stage_rows
-from optfactors.report.figures import register_figure
+from optfactors.report.figures import register_figure, register_table
+from optfactors.report.summaries.critical import ALPHA, ratio_by_initialisations
 
 PROBLEMS = {"sinc": "sin(5πx)/(5πx), 1-16-16-1 tanh MLP", "mnist_small": "MNIST 7×7, 49-8-10 tanh MLP"}
 
@@ -55,6 +56,40 @@ def critical_points(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
         spectrum_ax.set(xlabel="eigenvalue rank (fraction)", ylabel="Hessian eigenvalue (symlog)")
         spectrum_ax.legend(fontsize="x-small", ncols=2)
     fig.suptitle("Critical points: training loss vs minimum ratio (top) and their Hessian spectra (bottom)")
+    return fig
+
+
+@register_table("ratio_trend", "critical_points")
+def ratio_trend(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """Per problem, over the first n initialisations: converged points, Spearman's ρ(loss, minimum ratio)
+    over them and its p-value, and the initialisations p < 0.05 would need if ρ stayed there."""
+    table = ratio_by_initialisations(curves)
+    return table.assign(
+        rho=table["rho"].round(3),
+        p=table["p"].map(lambda p: f"{p:.2g}"),
+        initialisations_needed=table["initialisations_needed"].map(lambda n: f"{n:,.0f}"),
+    )
+
+
+@register_figure("critical_points_trend", "critical_points")
+def critical_points_trend(runs: pd.DataFrame, curves: pd.DataFrame) -> Figure:
+    """Per problem, Spearman's ρ(loss, minimum ratio) and its p-value over the converged points of the first
+    n initialisations, against n (the claim needs ρ < 0 with p < 0.05 in every problem)."""
+    table = ratio_by_initialisations(curves)
+    fig = Figure(layout="constrained", figsize=(11, 4.2))
+    rho_ax, p_ax = fig.subplots(1, 2)
+    for (problem, part), color in zip(table.groupby("problem"), ("#0072B2", "#D55E00"), strict=False):
+        last = part.iloc[-1]
+        label = f"{problem} ({int(last['converged'])} converged of {int(last['initialisations'])})"
+        rho_ax.plot(part["initialisations"], part["rho"], "o-", color=color, label=label)
+        p_ax.plot(part["initialisations"], part["p"], "o-", color=color, label=label)
+    rho_ax.axhline(0, color="#999999", lw=0.8)
+    p_ax.axhline(ALPHA, color="#999999", lw=0.8, ls=":", label=f"p = {ALPHA}")
+    rho_ax.set(xlabel="initialisations", ylabel="Spearman ρ(loss, minimum ratio)")
+    p_ax.set(xlabel="initialisations", ylabel="p-value", yscale="log")
+    rho_ax.legend(fontsize="small")
+    p_ax.legend(fontsize="small")
+    fig.suptitle("Does the minimum ratio's correlation with the loss firm up with more initialisations?")
     return fig
 
 

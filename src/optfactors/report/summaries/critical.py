@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from optfactors.report.collect import stage_rows
 
@@ -11,3 +13,45 @@ def converged_points(curves: pd.DataFrame) -> pd.DataFrame:
     """The critical points whose gradient norm got below the threshold."""
     points = stage_rows(curves, "point")
     return points[points["converged"].astype(bool)] if not points.empty else points
+
+
+#: Two-sided significance level of the minimum-ratio claim.
+ALPHA = 0.05
+
+
+def points_for_significance(rho: float) -> float:
+    """Converged points needed for Spearman's ρ to reach p < 0.05 (two-sided) if it stayed at ``rho``:
+    m = 3 + 1.06 (1.96 / atanh |ρ|)² (Fieller et al.'s variance of atanh of Spearman's ρ); inf at ρ = 0."""
+    z = np.arctanh(min(abs(rho), 0.999999))
+    return 3 + 1.06 * (1.959964 / z) ** 2 if z > 0 else np.inf
+
+
+def ratio_by_initialisations(curves: pd.DataFrame, steps: int = 4) -> pd.DataFrame:
+    """Per problem, over the first n initialisations (n at ``steps`` even steps up to all of them): how many
+    converged, Spearman's ρ(loss, minimum ratio) over those and its p-value, and the initialisations that
+    would give p < 0.05 at that ρ and that share converged."""
+    points = stage_rows(curves, "point")
+    rows = []
+    for problem, part in points.groupby("problem"):
+        part = part.sort_values("init_seed")
+        for n in np.linspace(len(part) / steps, len(part), steps).round().astype(int):
+            first = part.iloc[:n]
+            converged = first[first["converged"].astype(bool)].dropna(subset=["minimum_ratio"])
+            rho, p = (
+                spearmanr(converged["loss"], converged["minimum_ratio"])
+                if len(converged) > 2
+                else (np.nan,) * 2
+            )
+            share = len(converged) / n
+            needed = points_for_significance(rho) / share if share and np.isfinite(rho) else np.inf
+            rows.append(
+                {
+                    "problem": problem,
+                    "initialisations": int(n),
+                    "converged": len(converged),
+                    "rho": rho,
+                    "p": p,
+                    "initialisations_needed": needed,
+                }
+            )
+    return pd.DataFrame(rows)
