@@ -104,7 +104,7 @@ def test_depth_budget_miniature(make_cfg):
                 )
             )
             assert record["status"] == "ok", record["error"]
-    table = _trend_decided(make_cfg().paths.results, "depth_budget", "residual_trend")
+    table = _trend_decided(Path(make_cfg().paths.results), "depth_budget", "residual_trend")
     assert table["epochs"].tolist() == [1, 2] and table["seeds"].tolist() == [1, 1]
 
 
@@ -124,9 +124,9 @@ def test_optimizers_budget_miniature(make_cfg):
             make_cfg("experiment=optimizers_budget", f"+method={method}", f"sizes.max_epochs={epochs}", *tiny)
         )
         assert record["status"] == "ok", record["error"]
-    table = _trend_decided(make_cfg().paths.results, "optimizers_budget", "adaptive_trend")
+    table = _trend_decided(Path(make_cfg().paths.results), "optimizers_budget", "adaptive_trend")
     assert table["epoch"].tolist() == [1, 2] and {"SGD", "Adagrad", "RMSProp", "Adam", "worst margin"} <= set(
         table
     )
-    momentum = pd.read_csv(make_cfg().paths.results / "optimizers_budget" / "momentum_trend.csv")
+    momentum = pd.read_csv(Path(make_cfg().paths.results) / "optimizers_budget" / "momentum_trend.csv")
     assert momentum["epochs"].tolist() == [1, 2]

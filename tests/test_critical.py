@@ -19,6 +19,7 @@ from optfactors.analysis.critical import (
 from optfactors.report.claims import CLAIMS
 from optfactors.report.collect import collect
 from optfactors.report.figures import FIGURES, draw_all
+from optfactors.report.summaries.critical import ratio_by_initialisations
 from optfactors.run.config import ConfigError
 from optfactors.stages import critical_points as stage
 from optfactors.stages import saddle_escape as saddle
@@ -87,13 +88,17 @@ def test_saddle_escape_identity_on_a_quadratic_saddle():
     assert step is not None and 100 < step < 200 and noisy["loss"].iloc[-1] < 0
 
 
-def _claims_decided(results, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _claims_decided(
+    results, experiment: str, undecided: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Collect a miniature, draw its figures; every claim but ``undecided`` decided."""
     runs, curves = collect(results, experiment)
     written = {p.name for p in draw_all(results)}
     assert {f"{n}.png" for n, spec in FIGURES.items() if spec.experiment == experiment} <= written
     for claim in (c for c in CLAIMS.values() if c.experiment == experiment):
         result = claim.fn(runs, curves)
-        assert result.measured and result.reproduced in (True, False), (claim.claim_id, result)
+        assert result.measured, claim.claim_id
+        assert result.reproduced is not None or claim.claim_id in undecided, (claim.claim_id, result)
     return runs, curves
 
 
@@ -105,7 +110,15 @@ def test_critical_points_miniature(make_cfg):
         record = stage.run(make_cfg("experiment=critical_points", f"problem={problem}", *small))
         assert record["status"] == "ok" and record["metrics"]["points"] == 4
     results = make_cfg().paths.results
-    runs, curves = _claims_decided(results, "critical_points")
+    # 4 initialisations leave fewer than 3 converged points per problem for the trend's ρ (decided both ways
+    # in test_claims_both_ways); its table still has a row per problem and prefix of the initialisations
+    runs, curves = _claims_decided(
+        results, "critical_points", undecided=("minimum_ratio_trend_with_initialisations",)
+    )
+    trend = ratio_by_initialisations(curves)
+    assert sorted(zip(trend["problem"], trend["initialisations"], strict=True)) == [
+        (p, n) for p in ("mnist_small", "sinc") for n in (1, 2, 3, 4)
+    ]
     assert not [c for c in runs if c.startswith(("trainer.", "data.", "optimizer."))]
     points = curves[curves["table"] == "point"]
     assert len(points) == 8 and set(points["parameters"]) == {321, 490}

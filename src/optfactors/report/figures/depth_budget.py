@@ -14,14 +14,15 @@ STUDY = "depth_budget"
 
 @register_table("residual_trend", STUDY)
 def residual_trend(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
-    """Per budget, the final training loss (training subset in eval mode, mean ± std over seeds) of ResNet-20
+    """Per budget, the final training loss (training subset in eval mode, mean ± std over seeds; no std for
+    one seed) of ResNet-20
     and ResNet-56, and ResNet-56's excess (> 0: the deeper network trains worse)."""
     table = residual_by_budget(runs)
     if table.empty:
         return table
 
     def cell(mean: pd.Series, std: pd.Series) -> list[str]:
-        return [f"{m:.3f} ± {s:.3f}" for m, s in zip(mean, std.fillna(0), strict=True)]
+        return [f"{m:.3f}" + ("" if pd.isna(s) else f" ± {s:.3f}") for m, s in zip(mean, std, strict=True)]
 
     return pd.DataFrame(
         {
