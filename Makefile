@@ -16,6 +16,9 @@ RESULTS ?= results$(if $(filter paper,$(PROFILE)),/paper,)
 DATA_DIR ?= $(if $(wildcard ../shared/data/mnist.npz),$(abspath ../shared/data),$(CURDIR)/data)
 export DATA_DIR
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): most of a test's time is single-threaded Python (imports, Hydra, pandas), so
+# one process per core with one torch thread each is ~1.6x faster than one process with every core.
+TEST_WORKERS ?= auto
 
 .PHONY: help install test test-all lint sweep reproduce collect figures report dashboard bench verify clean
 
@@ -31,12 +34,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-test: install ## run the fast test suite (real data from DATA_DIR), then ruff
-	OPTFACTORS_PROGRESS_BAR=false $(BIN)/pytest $(PYTEST_ARGS)
+test: install ## run the fast test suite (real data from DATA_DIR), one process per core, then ruff
+	OMP_NUM_THREADS=1 OPTFACTORS_PROGRESS_BAR=false $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 	$(BIN)/ruff check src tests
 
 test-all: install ## the whole suite, slow tests included
-	OPTFACTORS_PROGRESS_BAR=false $(BIN)/pytest -m '' $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 OPTFACTORS_PROGRESS_BAR=false $(BIN)/pytest -n $(TEST_WORKERS) -m '' $(PYTEST_ARGS)
 
 lint: install ## ruff
 	$(BIN)/ruff check src tests
