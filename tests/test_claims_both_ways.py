@@ -178,6 +178,12 @@ def momentum_cosine(test_at_best_val: float) -> dict[tuple[str, str, float], tup
 EPOCHS = "trainer.max_epochs"
 
 
+def two_seeds(runs: pd.DataFrame, shift: float) -> pd.DataFrame:
+    """``runs`` as seed 0 and again as seed 1 with every test accuracy ``shift`` higher."""
+    other = runs.assign(seed=1, test_acc=runs["test_acc"] + shift, run_key=runs["run_key"] + "-seed1")
+    return pd.concat([runs, other], ignore_index=True)
+
+
 def cifar_leads(leads: dict[int, float]) -> pd.DataFrame:
     """Per budget: SGD + momentum + cosine at 40 % test accuracy and Adam ``lead`` above it (constant; its
     cosine runs lower); an MNIST run at another budget besides (ignored)."""
@@ -611,6 +617,13 @@ CASES: dict[str, list[Case]] = {
             "12 epochs: momentum + cosine 40.00 %, Adam (constant) 41.00 % (lead +1.00)",
         ),
         Case("falls-behind", cifar_leads({4: 0.0365, 12: 0.05}), NO_CURVES, False, "(lead +5.00)"),
+        Case(
+            "two-seeds-show-their-std",
+            two_seeds(cifar_leads({4: 0.0365, 12: 0.01}), shift=0.02),
+            NO_CURVES,
+            True,
+            "12 epochs: momentum + cosine 41.00 ± 1.41 %, Adam (constant) 42.00 ± 1.41 % (lead +1.00)",
+        ),
         Case("one-budget", cifar_leads({12: 0.01}), NO_CURVES, None),
     ],
     "residual_depth_gap_shrinks_with_budget": [
