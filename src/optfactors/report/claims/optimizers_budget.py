@@ -7,6 +7,7 @@ import pandas as pd
 
 from optfactors.report.claims import ClaimResult, register_claim
 from optfactors.report.figures.style import display_name
+from optfactors.report.summaries import mean_std
 from optfactors.report.summaries.optimizers_budget import (
     ADAPTIVE,
     adaptive_margin_by_epoch,
@@ -48,11 +49,6 @@ def adaptive_margin_grows(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResu
     return ClaimResult(measured, bool(margin.iloc[-1] > margin[spans[0]]), detail)
 
 
-def _mean_std(mean: float, std: float) -> str:
-    """``mean ± std`` in points, or the mean alone where one seed leaves no std."""
-    return f"{mean:.2f}" if pd.isna(std) else f"{mean:.2f} ± {std:.2f}"
-
-
 @register_claim(
     STUDY,
     "momentum_gap_shrinks_with_budget",
@@ -75,8 +71,8 @@ def momentum_gap_shrinks(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResul
         )
     first, last = table.iloc[0], table.iloc[-1]
     measured = "; ".join(
-        f"{int(r.epochs)} epochs: momentum + cosine {_mean_std(r.momentum_cosine, r.momentum_cosine_std)} %, "
-        f"Adam ({r.adam_schedule}) {_mean_std(r.adam, r.adam_std)} % (lead {r.adam_lead:+.2f})"
+        f"{int(r.epochs)} epochs: momentum + cosine {mean_std(r.momentum_cosine, r.momentum_cosine_std)} %, "
+        f"Adam ({r.adam_schedule}) {mean_std(r.adam, r.adam_std)} % (lead {r.adam_lead:+.2f})"
         for r in table.itertuples(index=False)
     )
     return ClaimResult(measured, bool(last["adam_lead"] < first["adam_lead"]), detail)

@@ -6,6 +6,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from optfactors.report.figures import register_figure, register_table
+from optfactors.report.summaries import mean_std
 from optfactors.report.summaries.depth import NETWORKS
 from optfactors.report.summaries.depth_budget import residual_by_budget
 
@@ -22,7 +23,7 @@ def residual_trend(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
         return table
 
     def cell(mean: pd.Series, std: pd.Series) -> list[str]:
-        return [f"{m:.3f}" + ("" if pd.isna(s) else f" ± {s:.3f}") for m, s in zip(mean, std, strict=True)]
+        return [mean_std(m, s, ".3f") for m, s in zip(mean, std, strict=True)]
 
     return pd.DataFrame(
         {

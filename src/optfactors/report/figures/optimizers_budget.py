@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 
 from optfactors.report.figures import register_figure, register_table
 from optfactors.report.figures.style import display_name, optimizer_color
+from optfactors.report.summaries import mean_std
 from optfactors.report.summaries.optimizers_budget import (
     ADAPTIVE,
     adaptive_margin_by_epoch,
@@ -38,16 +39,12 @@ def momentum_trend(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """Per budget, CIFAR-10 test accuracy of SGD + momentum with cosine decay and of Adam (better schedule),
     each at the rate with the best validation accuracy (mean ± std over seeds), and Adam's lead."""
     table = momentum_gap_by_budget(runs)
+    momentum = map(mean_std, table["momentum_cosine"], table["momentum_cosine_std"])
     return pd.DataFrame(
         {
             "epochs": table["epochs"],
-            "SGD+momentum, cosine (%)": [
-                f"{m:.2f} ± {s:.2f}"
-                for m, s in zip(table["momentum_cosine"], table["momentum_cosine_std"].fillna(0), strict=True)
-            ],
-            "Adam (%)": [
-                f"{m:.2f} ± {s:.2f}" for m, s in zip(table["adam"], table["adam_std"].fillna(0), strict=True)
-            ],
+            "SGD+momentum, cosine (%)": list(momentum),
+            "Adam (%)": list(map(mean_std, table["adam"], table["adam_std"])),
             "Adam's schedule": table["adam_schedule"],
             "Adam's lead (points)": table["adam_lead"].round(2),
         }
