@@ -82,3 +82,29 @@ def test_the_command_refuses_dirty_code_into_committed_results_in_one_line(
     refusals = [line for line in out.stderr.splitlines() if "refusing" in line]
     assert len(refusals) == 1 and refusals[0].startswith("optfactors: refusing to write into")
     assert not (tmp_path / "results" / "toy").exists()
+
+
+def test_a_changed_config_makes_the_checkout_dirty_a_changed_result_does_not(tmp_path: Path) -> None:
+    """Configs choose what a run does as much as the package does: an edit under conf/ (outside the
+    package folder the state is read from) is dirty; an edit under results/ is an output, not code."""
+    for folder in ("src/pkg", "conf", "results"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "f.txt").write_text("a\n")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init")
+    package = tmp_path / "src" / "pkg"
+    assert provenance.checkout_state(package)[2] is False
+    (tmp_path / "results" / "f.txt").write_text("b\n")
+    assert provenance.checkout_state(package)[2] is False
+    (tmp_path / "conf" / "f.txt").write_text("b\n")
+    root, commit, dirty = provenance.checkout_state(package)
+    assert dirty is True and root == tmp_path.resolve() and len(commit) == 40
+
+
+def test_outside_a_checkout_there_is_no_state(tmp_path: Path) -> None:
+    assert provenance.checkout_state(tmp_path) is None

@@ -185,3 +185,12 @@ def test_the_gpu_switches_take_effect(make_cfg):
     task = _build_task(make_cfg("data=cifar10", "model=resnet_cifar", "channels_last=true"))
     conv = next(m for m in task.model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last) and conv.weight.stride()[1] == 1
+
+
+def test_c1_trains_channels_last_by_default_the_narrow_c1_and_resnets_do_not(make_cfg):
+    """The layout is the setting's choice where it was measured faster on the CPU
+    (conf/setting/cifar10_c1.yaml); the command line still overrides it."""
+    assert make_cfg("setting=cifar10_c1").channels_last is True
+    assert make_cfg("setting=cifar10_c1", "channels_last=false").channels_last is False
+    assert make_cfg("setting=cifar10_c1_narrow").channels_last is False
+    assert make_cfg("data=cifar10", "model=resnet_cifar").channels_last is False

@@ -2,8 +2,9 @@
 runs of uncommitted code out of the committed ``results/``.
 
 The state is read once per process (`code_state` is cached), so every record of a sweep names the code the
-sweep started with, even if files are edited while it runs. Changes under ``results/`` are outputs, not
-code: they do not make the tree dirty.
+sweep started with, even if files are edited while it runs. Any tracked file of the checkout counts (the
+package, but also ``conf/`` and ``experiments/``, which choose what a run does); changes under ``results/``
+are outputs, not code: they do not make the tree dirty.
 """
 
 from __future__ import annotations
@@ -21,23 +22,30 @@ class DirtyTreeError(RuntimeError):
     """Refusal to write runs of uncommitted code into the committed results folder."""
 
 
-def _git(*args: str) -> str:
-    here = Path(__file__).resolve().parent
+def _git(where: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", *args], cwd=here, capture_output=True, text=True, check=True, timeout=10
+        ["git", *args], cwd=where, capture_output=True, text=True, check=True, timeout=10
     ).stdout.strip()
+
+
+def checkout_state(where: Path) -> tuple[Path, str, bool] | None:
+    """(checkout root, HEAD commit, tracked files changed outside ``results/``) of the git checkout holding
+    ``where``, or None if there is none."""
+    try:
+        root = Path(_git(where, "rev-parse", "--show-toplevel"))
+        commit = _git(where, "rev-parse", "HEAD")
+        changes = _git(
+            where, "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)results"
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return root, commit, bool(changes)
 
 
 @functools.cache
 def code_state() -> tuple[Path, str, bool] | None:
-    """(checkout root, HEAD commit, code has uncommitted changes), or None outside a git checkout."""
-    try:
-        root = Path(_git("rev-parse", "--show-toplevel"))
-        commit = _git("rev-parse", "HEAD")
-        changes = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return root, commit, bool(changes)
+    """:func:`checkout_state` of the checkout this package runs from, read once per process."""
+    return checkout_state(Path(__file__).resolve().parent)
 
 
 def git_commit() -> str | None:
