@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed
 STUDY := batch_timing batch_accuracy keskar_gap
 # Every registered experiment: experiments/*.yaml.
 EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
-# Searches, not studies: their tables log every candidate tried, across rounds (README, "The gap search"); a
-# rerun of the search is not part of reproducing the lecture.
+# Searches, not studies (optfactors.report.collect.SEARCHES): their tables log every candidate tried across
+# rounds, each at its own commit (README, "The generalization-gap search"); reproducing the lecture skips them.
 SEARCHES := keskar_gap_search
 EXP ?= $(STUDY)
 PROFILE ?= quick

@@ -130,6 +130,10 @@ def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame,
 #: its claims, summary tables and figures read its runs together with that study's (the claim's budget).
 EXTENDS = {"optimizers_budget": "optimizers", "depth_budget": "depth"}
 
+#: Searches, not studies: their tables log every candidate tried across rounds, each row at the commit it ran
+#: at (README, "The generalization-gap search"); `make reproduce` (Makefile ``SEARCHES``) does not rerun them.
+SEARCHES = ("keskar_gap_search",)
+
 
 def study_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The tables a study's claims, summary tables and figures read: its own (:func:`load_tables`) and, for a
