@@ -33,3 +33,25 @@ def test_tiny_bench_writes_every_measurement(data_dir, tmp_path, monkeypatch, ca
     assert len(memory) == 3 and (memory["target"] == "<= 1").all() and (memory["value"] > 100).all()
     assert "machine:" in capsys.readouterr().out
     assert (tmp_path / "figures" / "bench.png").stat().st_size > 0
+
+
+def test_sweep_times_sum_a_studys_lines_at_its_latest_commit_and_check_the_budgets(tmp_path):
+    """A sweep stopped and resumed at one commit adds up; an older commit's sweep does not count; each study
+    against 20 minutes, all of them against 60."""
+    from optfactors.bench.end_to_end import sweep_times
+
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "sweep_times.csv").write_text(
+        "experiment,profile,git_commit,finished_at,wall_time_s,exit_status\n"
+        "toy,quick,old,2026-12-01T00:00:00Z,9000,0\n"
+        "toy,quick,abc,2026-12-02T00:00:00Z,600,0\n"
+        "toy,quick,abc,2026-12-02T01:00:00Z,300,0\n"
+        "depth,quick,abc,2026-12-02T02:00:00Z,1500,1\n"
+        "depth,paper,abc,2026-12-02T03:00:00Z,99999,0\n"
+    )
+    depth, toy, total = sweep_times(tmp_path)
+    assert (toy.value, toy.ratio, toy.met) == (15.0, 0.75, True)
+    assert (depth.value, depth.ratio, depth.met) == (25.0, 1.25, False)
+    assert total.value == 40.0 and total.ratio == pytest.approx(40 / 60) and total.met
+    assert total.name == "studies: all 2 quick sweeps at abc, ratio to 60 min"
+    assert sweep_times(tmp_path / "nowhere") == []

@@ -1,5 +1,6 @@
-"""End to end: each experiment's run time summed from its run records, and the peak resident memory of one
-MNIST (mlp, F1) and one CIFAR-10 (C1) training run (a child process each)."""
+"""End to end: each experiment's run time summed from its run records, each study's sweep time as `make sweep`
+logged it (and all of them together), and the peak resident memory of one MNIST (mlp, F1) and one CIFAR-10
+(C1) training run (a child process each)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from optfactors.bench.core import Measurement, compared
 
 #: The most memory a quick-profile run may take (the performance issue's bound).
 LIMIT_MIB = 4096
+#: The performance issue's bounds on the quick profile's wall time: each study, and every study together.
+STUDY_LIMIT_MIN, LECTURE_LIMIT_MIN = 20, 60
 
 #: Runs the project's entry point with the given arguments, then prints its peak RSS (KiB, Linux).
 PEAK_RSS = (
@@ -38,6 +41,31 @@ def experiment_times(results: Path) -> list[Measurement]:
     return rows
 
 
+def sweep_times(results: Path, profile: str = "quick") -> list[Measurement]:
+    """Each study's wall time at ``profile`` from `make sweep`'s log (``<results>/bench/sweep_times.csv``):
+    the sum of its lines at the commit of its latest line (a sweep stopped and resumed adds a line), against
+    ``STUDY_LIMIT_MIN``; then the sum over the studies against ``LECTURE_LIMIT_MIN``."""
+    log = results / "bench" / "sweep_times.csv"
+    if not log.exists():
+        return []
+    lines = pd.read_csv(log)
+    lines = lines[lines["profile"] == profile]
+    rows, total, commits = [], 0.0, set()
+    for experiment, sweeps in lines.groupby("experiment", sort=True):
+        commit = sweeps["git_commit"].iloc[-1]
+        minutes = float(sweeps.loc[sweeps["git_commit"] == commit, "wall_time_s"].sum()) / 60
+        total, commits = total + minutes, commits | {commit}
+        name = f"studies: {experiment} {profile} sweep at {commit}, ratio to {STUDY_LIMIT_MIN} min"
+        rows.append(compared(name, None, minutes, STUDY_LIMIT_MIN, "min", "<= 1"))
+    if rows:
+        name = (
+            f"studies: all {len(rows)} {profile} sweeps at {', '.join(sorted(commits))}, "
+            f"ratio to {LECTURE_LIMIT_MIN} min"
+        )
+        rows.append(compared(name, None, total, LECTURE_LIMIT_MIN, "min", "<= 1"))
+    return rows
+
+
 def peak_rss(args: list[str]) -> float:
     """Peak resident memory (MiB) of ``optfactors <args>`` run in a child process."""
     done = subprocess.run([sys.executable, "-c", PEAK_RSS, *args], capture_output=True, text=True, check=True)
@@ -46,9 +74,9 @@ def peak_rss(args: list[str]) -> float:
 
 
 def run(results: Path, tiny: bool) -> list[Measurement]:
-    """Experiment times, then peak memory of a 1-epoch MNIST mlp, MNIST F1 and CIFAR-10 C1 run (subsets if
-    ``tiny``)."""
-    rows = experiment_times(results)
+    """Experiment and sweep times, then peak memory of a 1-epoch MNIST mlp, MNIST F1 and CIFAR-10 C1 run
+    (subsets if ``tiny``)."""
+    rows = experiment_times(results) + sweep_times(results)
     subset = 500 if tiny else None
     with tempfile.TemporaryDirectory() as folder:
         for setting, val in (("mnist_mlp", 5000), ("mnist_f1", 5000), ("cifar10_c1", 5000)):
