@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from optfactors.run import provenance
+from optfactors.runtime import device_name, names_a_gpu
 
 
 @pytest.fixture
@@ -108,3 +110,10 @@ def test_a_changed_config_makes_the_checkout_dirty_a_changed_result_does_not(tmp
 
 def test_outside_a_checkout_there_is_no_state(tmp_path: Path) -> None:
     assert provenance.checkout_state(tmp_path) is None
+
+
+def test_a_cpu_device_names_its_kernel_instruction_set_and_threads() -> None:
+    """What decides whether two CPUs give bit-identical metrics is in the record's ``device``."""
+    name = device_name(torch.device("cpu"))
+    assert f", {torch.backends.cpu.get_cpu_capability()} (" in name
+    assert name.endswith(f"({torch.get_num_threads()} threads)") and not names_a_gpu(name)

@@ -94,3 +94,31 @@ def _copy_of(source: Path):
         return 0
 
     return rerun
+
+
+def test_a_rerun_on_another_cpu_kind_is_not_comparable_rather_than_drift(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Another instruction set moves float32 sums: verify says so instead of failing (or passing) on it."""
+    committed = tmp_path / "results" / "saddle_escape"
+    committed.mkdir(parents=True)
+    runs = pd.read_csv("results/saddle_escape/runs.csv")
+    runs.assign(device="AMD EPYC, AVX2 (2 threads)", loss=runs["loss"] * 2).to_csv(
+        committed / "runs.csv", index=False
+    )
+    (committed / "curves.csv").write_bytes(Path("results/saddle_escape/curves.csv").read_bytes())
+    rerun = _copy_of(Path("results"))
+    monkeypatch.setattr(verify, "rerun", rerun)
+    args = [
+        "--studies",
+        "saddle_escape",
+        "--results",
+        str(tmp_path / "results"),
+        "--scratch",
+        str(tmp_path / "s"),
+    ]
+    assert verify.main(args) == 0
+    assert "saddle_escape: not comparable here: committed on AMD EPYC, AVX2 (2 threads), rerun on " in (
+        capsys.readouterr().out
+    )
+    assert verify.other_device(Path("results/saddle_escape"), Path("results/saddle_escape")) is None

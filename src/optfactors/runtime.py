@@ -29,10 +29,12 @@ def cpu_model() -> str:
 
 
 def device_name(device: torch.device) -> str:
-    """A human-readable name of the training device (GPU model, or CPU model and thread count)."""
+    """A human-readable name of the training device: the GPU model, or the CPU model, the instruction set
+    torch's kernels use on it (AVX2, AVX512, ...) and the thread count. A CPU's metrics are bit-reproducible
+    only where all three agree: the same float32 sums in another vector width round differently."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{cpu_model()} ({torch.get_num_threads()} threads)"
+    return f"{cpu_model()}, {torch.backends.cpu.get_cpu_capability()} ({torch.get_num_threads()} threads)"
 
 
 def names_a_gpu(name: str) -> bool:

@@ -4,7 +4,9 @@ Usage: ``python -m optfactors.verify [--studies S ...] [--results results] [--sc
 Each study is swept with its quick profile into ``--scratch`` (nothing committed is touched), collected, and
 its ``runs.csv`` and ``curves.csv`` compared with the committed ones row by row (by run key): every column
 exactly, except the ones that measure the machine rather than the result (``IGNORED``). One line per study;
-the exit status is 1 if any study drifted, so CI fails when code moves a committed number.
+the exit status is 1 if any study drifted, so CI fails when code moves a committed number. Exact agreement
+holds on the device the committed runs had (CPU model, kernel instruction set, threads): a rerun elsewhere is
+reported as not comparable, not as drift.
 """
 
 from __future__ import annotations
@@ -104,6 +106,21 @@ def compare_study(committed_dir: Path, rerun_dir: Path, rtol: float = 0.0) -> Dr
     return None
 
 
+def other_device(committed_dir: Path, rerun_dir: Path) -> str | None:
+    """Why a rerun cannot be compared exactly with the committed runs: it ran on another device (another CPU
+    model, kernel instruction set or thread count: ``runtime.device_name``); None if on the same one."""
+    try:
+        committed, rerun = (
+            sorted(set(pd.read_csv(folder / "runs.csv")["device"].dropna()))
+            for folder in (committed_dir, rerun_dir)
+        )
+    except (FileNotFoundError, KeyError):
+        return None  # compare_study names what is missing
+    if committed == rerun:
+        return None
+    return f"committed on {' and '.join(committed)}, rerun on {' and '.join(rerun)}"
+
+
 def rerun(study: str, scratch: Path) -> int:
     """Sweep ``study``'s quick profile into ``scratch`` and collect its tables there; the exit status."""
     sweep = [
@@ -133,11 +150,20 @@ def main(argv: list[str] | None = None) -> int:
         scratch = args.scratch / study
         shutil.rmtree(scratch, ignore_errors=True)  # a fresh folder: nothing is skipped as already done
         status = rerun(study, scratch)
+        elsewhere = None if status else other_device(args.results / study, scratch / study)
         drift = compare_study(args.results / study, scratch / study, args.rtol)
         if status and drift is None:
             drift = Drift("sweep", f"exited with status {status}")
-        lines.append(f"{study}: same" if drift is None else f"{study}: differs: {drift}")
+        if elsewhere is not None:
+            lines.append(f"{study}: not comparable here: {elsewhere}")
+        else:
+            lines.append(f"{study}: same" if drift is None else f"{study}: differs: {drift}")
     print("\n".join(["", "verify (committed tables vs a rerun at this checkout):", *lines]))
+    if any(": not comparable here:" in line for line in lines):
+        print(
+            "(float32 sums round differently with another instruction set or thread count, and training "
+            "amplifies it: compare on a machine like the committed one; README, 'make verify')"
+        )
     return int(any(": differs:" in line for line in lines))
 
 

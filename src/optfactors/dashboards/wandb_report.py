@@ -90,7 +90,8 @@ def log_study(results_dir: Path, study: str, project: str, entity: str | None, m
 
     tables, figures, summary = study_content(results_dir, study)
     runs = tables["tables/runs"]
-    profiles = sorted(runs["profile.name"].dropna().unique()) if "profile.name" in runs else []
+    # Hydra's choice of profile: every run has it (an analysis stage's config need not hold the profile)
+    profiles = sorted(runs["choice.profile"].dropna().unique()) if "choice.profile" in runs else []
     run = wandb.init(
         project=project,
         entity=entity,
