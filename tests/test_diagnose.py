@@ -64,18 +64,16 @@ def test_depth_the_deeper_plain_network_is_an_optimization_issue():
 
 def test_stuck_training_stalls_with_a_large_gradient_not_at_a_critical_point():
     found = committed("stuck")
-    assert found["seed=0"].verdict == NOT_CRITICAL
+    assert found["seed=0"].verdict == found["seed=1"].verdict == NOT_CRITICAL
     assert found["seed=0"].evidence == (
-        f"training loss 2.14 {LARGE}",
-        "the training loss stalled: median 2.19 over the last 37 of 150 points (from update 114) vs 2.28 "
+        f"training loss 1.85 {LARGE}",
+        "the training loss stalled: median 2.17 over the last 37 of 150 points (from update 114) vs 2.16 "
         "over 37 around the middle (from update 58)",
-        "gradient norm: median 0.576 over the second half vs 0.291 over the first tenth (2x; below 0.1x "
+        "gradient norm: median 0.626 over the second half vs 0.291 over the first tenth (2.2x; below 0.1x "
         "would be a vanishing gradient)",
     )
-    # seed 1's loss still fell 10 % over the second half (median 2.06 vs 2.30 around the middle; stalled means
-    # under 5 %), and no other run of the study tells model bias from optimization
-    assert found["seed=1"].verdict == UNDECIDED
-    assert not any("stalled" in line for line in found["seed=1"].evidence)
+    # seed 1 ends on one of the plateau's spikes (6.36); its gradient norm stays at 0.83x its early value
+    assert found["seed=1"].evidence[2].startswith("gradient norm: median 0.319 over the second half vs 0.383")
 
 
 def test_normalization_the_plain_network_fails_where_the_same_network_with_batchnorm_trains():
@@ -84,27 +82,27 @@ def test_normalization_the_plain_network_fails_where_the_same_network_with_batch
     with_bn = {label: d for label, d in found.items() if label.startswith("model=keskar_f1")}
     assert sorted(label for label, d in plain.items() if d.verdict == DIVERGED) == [
         f"model=mlp_deep optimizer.lr={lr} trainer.gradient_clip_val=null seed={seed}"
-        for lr, seed in ((3, 0), (3, 1))
+        for lr, seed in ((1, 0), (3, 0), (3, 1))
     ]
     assert found["model=mlp_deep optimizer.lr=3 trainer.gradient_clip_val=null seed=0"].evidence == (
         "the loss became non-finite at update 11 (epoch 1) with learning rate 3 (constant schedule, no "
         "gradient clipping)",
-        "the same network (optimizer.lr=0.3) reached a training loss of 0.298 (2 seeds) without diverging",
-        "the same network with BatchNorm (model=keskar_f1) reached a training loss of 0.426 (2 seeds) "
-        "without diverging",
-        "the same network (trainer.gradient_clip_val=1) reached a training loss of 2.17 (2 seeds) without "
+        "the same network with BatchNorm (model=keskar_f1) reached a training loss of 0.3 (2 seeds) without "
+        "diverging",
+        "the same network (optimizer.lr=0.3) reached a training loss of 0.308 (2 seeds) without diverging",
+        "the same network (trainer.gradient_clip_val=1) reached a training loss of 1.9 (2 seeds) without "
         "diverging",
         "the same network with BatchNorm (model=keskar_f1 optimizer.lr=0.1) reached a training loss of "
-        "0.0147 (2 seeds) without diverging",
+        "0.0152 (2 seeds) without diverging",
     )
     trained = [d for d in plain.values() if d.verdict != DIVERGED]
-    assert len(trained) == 14 and all(d.verdict == OPTIMIZATION for d in trained)
+    assert len(trained) == 13 and all(d.verdict == OPTIMIZATION for d in trained)
     assert all(d.evidence[1].startswith("the same network with BatchNorm (model=keskar_f1") for d in trained)
     assert Counter(d.verdict for d in with_bn.values()) == {FINE: 14, OPTIMIZATION: 2}  # lr 3 unclipped
     assert (
         found["model=keskar_f1 optimizer.lr=3 trainer.gradient_clip_val=null seed=0"]
         .evidence[1]
-        .startswith("the same network (optimizer.lr=0.1) reached a training loss of 0.0147")
+        .startswith("the same network (optimizer.lr=0.1) reached a training loss of 0.0152")
     )
 
 
@@ -265,9 +263,7 @@ def test_the_command_dispatches_and_explains_itself():
     assert "usage: optfactors diagnose" in command("--help").stdout
     out = command("stuck")
     assert out.returncode == 0
-    assert out.stdout.splitlines()[-1] == (
-        "stuck: 1 optimization issue: not a critical point, 1 model bias or optimization issue"
-    )
+    assert out.stdout.splitlines()[-1] == "stuck: 2 optimization issue: not a critical point"
     refused = command("toy", "nope")
     assert refused.returncode == 2
     assert refused.stderr.splitlines() == [
