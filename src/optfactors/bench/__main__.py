@@ -1,25 +1,30 @@
 """``python -m optfactors.bench [--tiny] [--results DIR]`` (``make bench``): every benchmark in one process,
-written to ``<results>/bench/bench.csv`` and printed as a table with the machine it ran on."""
+written to ``<results>/bench/bench.csv`` and printed as a table with the machine it ran on; the table is
+also added to ``bench_history.csv``, and each target is judged on the median ratio of the last three
+invocations."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 
-from optfactors.bench import analysis_cost, compute, data_path, end_to_end, framework
+from optfactors.bench import analysis_cost, compute, data_path, end_to_end, framework, history
 from optfactors.bench.core import as_markdown, write
 from optfactors.bench.figure import save_bench_figure
+from optfactors.run.provenance import git_commit
 from optfactors.runtime import cpu_model
 
 
 def machine() -> str:
-    """CPU model, cores, threads and versions: what the numbers belong to."""
+    """CPU model, its kernels' instruction set, cores, threads and versions: what the numbers belong to."""
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    cpu = f"{cpu_model()}, {torch.backends.cpu.get_cpu_capability()}"
     threads = torch.get_num_threads()
-    return f"{cpu_model()}, {os.cpu_count()} cores, {threads} torch threads, {gpu}, torch {torch.__version__}"
+    return f"{cpu}, {os.cpu_count()} cores, {threads} torch threads, {gpu}, torch {torch.__version__}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     root = os.environ.get("DATA_DIR", "data")
     repeats = 2 if args.tiny else args.repeats
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     measurements = []
     for family in (framework, data_path, compute, analysis_cost):
         print(f"bench: {family.__name__.rsplit('.', 1)[-1]} ...", flush=True)
@@ -42,7 +48,14 @@ def main(argv: list[str] | None = None) -> None:
     figures = save_bench_figure(table, Path(args.results))
     print(f"machine: {machine()}")
     print(as_markdown(table))
-    print(f"-> {out}, {', '.join(str(p) for p in figures)}")
+    if args.tiny:  # a check that the code runs: its numbers stay out of the history
+        print(f"-> {out}, {', '.join(str(p) for p in figures)}")
+        return
+    kept = history.append(table, out.with_name("bench_history.csv"), started, git_commit(), machine())
+    spread = history.spread(kept)
+    print(f"\ntargets over the last {spread['n'].max()} invocation(s), judged on the median ratio:")
+    print(as_markdown(spread))
+    print(f"-> {out}, {out.with_name('bench_history.csv')}, {', '.join(str(p) for p in figures)}")
 
 
 if __name__ == "__main__":

@@ -82,10 +82,17 @@ def write(measurements: list[Measurement], path: Path) -> pd.DataFrame:
 
 
 def as_markdown(table: pd.DataFrame) -> str:
-    """The table with rounded numbers and ✓/✗ for targets, as Markdown."""
+    """The table (bench.csv's or `history.spread`'s columns) with rounded numbers and ✓/✗ for targets, as
+    Markdown."""
+    formats = {
+        "value": lambda v: f"{v:.4g}",
+        "ratio": lambda v: "" if pd.isna(v) else f"{v:.2f}",
+        "median": lambda v: f"{v:.2f}",
+        "met": lambda v: "" if v is None or pd.isna(v) else ("✓" if v else "✗"),
+        "batch_size": lambda v: "" if pd.isna(v) else int(v),
+    }
     shown = table.copy()
-    shown["value"] = shown["value"].map(lambda v: f"{v:.4g}")
-    shown["ratio"] = shown["ratio"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
-    shown["met"] = shown["met"].map(lambda v: "" if v is None or pd.isna(v) else ("✓" if v else "✗"))
-    shown["batch_size"] = shown["batch_size"].map(lambda v: "" if pd.isna(v) else int(v))
+    for column, fmt in formats.items():
+        if column in shown:
+            shown[column] = shown[column].map(fmt)
     return markdown_table(shown)

@@ -1,0 +1,55 @@
+"""Every `make bench` invocation's table, kept: ``<results>/bench/bench_history.csv`` gains one block of rows
+per invocation (its start time, commit and machine beside each measurement). A ratio near its target flips
+between invocations on a shared machine, so a target is judged on the median ratio of the last invocations
+on the machine of the latest one."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import pandas as pd
+
+from optfactors.bench.core import meets
+
+#: How many invocations a target's verdict takes the median over (the performance issue's protocol).
+INVOCATIONS = 3
+
+
+def append(
+    table: pd.DataFrame, path: Path, invocation: str, commit: str | None, machine: str
+) -> pd.DataFrame:
+    """Add ``table`` (one invocation's bench.csv) to the history at ``path``; return the whole history."""
+    block = table.assign(invocation=invocation, git_commit=commit or "", machine=machine)
+    history = pd.concat([pd.read_csv(path), block], ignore_index=True) if path.exists() else block
+    path.parent.mkdir(parents=True, exist_ok=True)
+    history.to_csv(path, index=False)
+    return history
+
+
+def spread(history: pd.DataFrame, invocations: int = INVOCATIONS) -> pd.DataFrame:
+    """Per targeted measurement of the last ``invocations`` invocations on the latest one's machine: each
+    invocation's ratio (oldest first), their median, the target and whether the median meets it. A
+    measurement missing from some of those invocations is judged on the ones that have it (``n`` says how
+    many)."""
+    history = history[history["machine"] == history["machine"].iloc[-1]]
+    last = list(dict.fromkeys(history["invocation"]))[-invocations:]
+    targeted = history[history["invocation"].isin(last) & history["target"].notna()]
+    rows = []
+    for (name, batch_size, target), group in targeted.groupby(
+        ["name", "batch_size", "target"], sort=False, dropna=False
+    ):
+        ratios = [float(r) for r in group["ratio"]]  # the history is in invocation order
+        median = statistics.median(ratios)
+        rows.append(
+            {
+                "name": name,
+                "batch_size": batch_size,
+                "ratios": " / ".join(f"{r:.2f}" for r in ratios),
+                "n": len(ratios),
+                "median": median,
+                "target": target,
+                "met": meets(median, target),
+            }
+        )
+    return pd.DataFrame(rows, columns=["name", "batch_size", "ratios", "n", "median", "target", "met"])
