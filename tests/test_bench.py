@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from optfactors.bench.__main__ import main
-from optfactors.bench.core import compared, meets
+from optfactors.bench.core import as_markdown, compared, meets
 
 
 def test_targets_are_bounds_on_the_ratio():
@@ -57,25 +57,24 @@ def bench_table(ratios: dict[str, float]) -> pd.DataFrame:
 def test_history_keeps_every_invocation_and_judges_targets_on_the_median_of_the_last_three(tmp_path):
     """Four invocations on one machine, then one on another: the verdict takes the median of the last three
     on the latest machine; a measurement some invocations lack is judged on those that have it."""
-    from optfactors.bench.history import append, spread
+    from optfactors.bench.history import append, spread, stamped
 
     path = tmp_path / "bench" / "bench_history.csv"
     for i, (a, b) in enumerate([(9.0, 1.0), (1.1, 1.3), (1.5, 1.3), (1.0, None)]):
         ratios = {"a": a} if b is None else {"a": a, "b": b}
-        kept = append(bench_table(ratios), path, f"2026-12-0{i + 1}T00:00:00Z", "abc", "cpu X")
+        kept = append(stamped(bench_table(ratios), f"2026-12-0{i + 1}T00:00:00Z", "abc", "cpu X"), path)
     assert len(pd.read_csv(path)) == len(kept) == 3 * 3 + 2
     judged = spread(kept).set_index("name")
-    assert judged.loc["a", "ratios"] == "1.10 / 1.50 / 1.00"
+    assert judged.loc["a", "ratios"] == (1.1, 1.5, 1.0)
     assert judged.loc["a", "median"] == 1.1 and judged.loc["a", "met"]
     assert (
-        judged.loc["b", "ratios"] == "1.30 / 1.30"
-        and judged.loc["b", "n"] == 2
-        and not judged.loc["b", "met"]
+        judged.loc["b", "ratios"] == (1.3, 1.3) and judged.loc["b", "n"] == 2 and not judged.loc["b", "met"]
     )
     assert "peak" not in judged.index
-    other = append(bench_table({"a": 2.0}), path, "2026-12-05T00:00:00Z", "def", "cpu Y")
+    other = append(stamped(bench_table({"a": 2.0}), "2026-12-05T00:00:00Z", "def", "cpu Y"), path)
     judged = spread(other)
-    assert judged[["name", "ratios", "n", "met"]].values.tolist() == [["a", "2.00", 1, False]]
+    assert judged[["name", "ratios", "n", "met"]].values.tolist() == [["a", (2.0,), 1, False]]
+    assert "| a | 32 | 2.00 | 1 | 2.00 | <= 1.2 | ✗ |" in as_markdown(judged)
 
 
 def test_forward_over_reverse_hvp_the_bench_times_equals_the_librarys():

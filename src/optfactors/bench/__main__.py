@@ -45,17 +45,18 @@ def main(argv: list[str] | None = None) -> None:
     measurements += end_to_end.run(Path(args.results), args.tiny)
     out = Path(args.results) / "bench" / "bench.csv"
     table = write(measurements, out)
-    figures = save_bench_figure(table, Path(args.results))
+    block = history.stamped(table, started, git_commit(), machine())
+    # a tiny check that the code runs is not an invocation: it stays out of the history
+    kept = block if args.tiny else history.append(block, out.with_name("bench_history.csv"))
+    judged = history.spread(kept)
+    figures = save_bench_figure(judged, Path(args.results))
     print(f"machine: {machine()}")
     print(as_markdown(table))
-    if args.tiny:  # a check that the code runs: its numbers stay out of the history
-        print(f"-> {out}, {', '.join(str(p) for p in figures)}")
-        return
-    kept = history.append(table, out.with_name("bench_history.csv"), started, git_commit(), machine())
-    spread = history.spread(kept)
-    print(f"\ntargets over the last {spread['n'].max()} invocation(s), judged on the median ratio:")
-    print(as_markdown(spread))
-    print(f"-> {out}, {out.with_name('bench_history.csv')}, {', '.join(str(p) for p in figures)}")
+    print(f"\ntargets over the last {judged['n'].max()} invocation(s), judged on the median ratio:")
+    print(as_markdown(judged))
+    print(
+        f"-> {out}, {'' if args.tiny else f'{out.parent}/bench_history.csv, '}{', '.join(map(str, figures))}"
+    )
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ def as_markdown(table: pd.DataFrame) -> str:
     formats = {
         "value": lambda v: f"{v:.4g}",
         "ratio": lambda v: "" if pd.isna(v) else f"{v:.2f}",
+        "ratios": lambda v: " / ".join(f"{r:.2f}" for r in v),
         "median": lambda v: f"{v:.2f}",
         "met": lambda v: "" if v is None or pd.isna(v) else ("✓" if v else "✗"),
         "batch_size": lambda v: "" if pd.isna(v) else int(v),

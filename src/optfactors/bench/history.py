@@ -16,11 +16,13 @@ from optfactors.bench.core import meets
 INVOCATIONS = 3
 
 
-def append(
-    table: pd.DataFrame, path: Path, invocation: str, commit: str | None, machine: str
-) -> pd.DataFrame:
-    """Add ``table`` (one invocation's bench.csv) to the history at ``path``; return the whole history."""
-    block = table.assign(invocation=invocation, git_commit=commit or "", machine=machine)
+def stamped(table: pd.DataFrame, invocation: str, commit: str | None, machine: str) -> pd.DataFrame:
+    """One invocation's bench.csv with its start time, commit and machine on every row."""
+    return table.assign(invocation=invocation, git_commit=commit or "", machine=machine)
+
+
+def append(block: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Add one `stamped` invocation to the history at ``path``; return the whole history."""
     history = pd.concat([pd.read_csv(path), block], ignore_index=True) if path.exists() else block
     path.parent.mkdir(parents=True, exist_ok=True)
     history.to_csv(path, index=False)
@@ -29,7 +31,7 @@ def append(
 
 def spread(history: pd.DataFrame, invocations: int = INVOCATIONS) -> pd.DataFrame:
     """Per targeted measurement of the last ``invocations`` invocations on the latest one's machine: each
-    invocation's ratio (oldest first), their median, the target and whether the median meets it. A
+    invocation's ratio (a tuple, oldest first), their median, the target and whether the median meets it. A
     measurement missing from some of those invocations is judged on the ones that have it (``n`` says how
     many)."""
     history = history[history["machine"] == history["machine"].iloc[-1]]
@@ -39,13 +41,13 @@ def spread(history: pd.DataFrame, invocations: int = INVOCATIONS) -> pd.DataFram
     for (name, batch_size, target), group in targeted.groupby(
         ["name", "batch_size", "target"], sort=False, dropna=False
     ):
-        ratios = [float(r) for r in group["ratio"]]  # the history is in invocation order
+        ratios = tuple(float(r) for r in group["ratio"])  # the history is in invocation order
         median = statistics.median(ratios)
         rows.append(
             {
                 "name": name,
                 "batch_size": batch_size,
-                "ratios": " / ".join(f"{r:.2f}" for r in ratios),
+                "ratios": ratios,
                 "n": len(ratios),
                 "median": median,
                 "target": target,
