@@ -116,3 +116,15 @@ def test_sweep_times_sum_a_studys_lines_at_its_latest_commit_and_check_the_budge
     assert total.value == 40.0 and total.ratio == pytest.approx(40 / 60) and total.met
     assert total.name == "studies: all 2 quick sweeps at abc, ratio to 60 min"
     assert sweep_times(tmp_path / "nowhere") == []
+
+
+def test_peak_memory_is_the_child_runs_own_not_the_parents():
+    """A child forked from a process holding 1.5 GiB reports its own peak (Linux keeps ``ru_maxrss`` across
+    ``execve``: the bench once reported its own 2.6 GiB for every run)."""
+    import torch
+
+    from optfactors.bench.end_to_end import peak_rss
+
+    held = torch.ones(1536 * 2**20 // 4)  # 1.5 GiB, touched
+    assert held.sum() > 0
+    assert 50 < peak_rss(["--help"]) < 1024
