@@ -128,3 +128,25 @@ def test_peak_memory_is_the_child_runs_own_not_the_parents():
     held = torch.ones(1536 * 2**20 // 4)  # 1.5 GiB, touched
     assert held.sum() > 0
     assert 50 < peak_rss(["--help"]) < 1024
+
+
+def test_suite_line_times_pytest_in_the_checkout_and_a_failing_suite_misses_its_target(tmp_path, monkeypatch):
+    """The suite line times pytest in the checkout; a failing suite is named so and misses the target."""
+    from optfactors.bench import suite
+
+    assert (suite.checkout_root() / "tests" / "test_bench.py").is_file()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_ok.py").write_text("def test_ok():\n    assert True\n")
+    seconds, status = suite.suite_run(tmp_path, workers="0")
+    assert status == 0 and 0 < seconds < 60
+    (tmp_path / "tests" / "test_bad.py").write_text("def test_bad():\n    assert False\n")
+    assert suite.suite_run(tmp_path, workers="0")[1] == 1
+    monkeypatch.setattr(suite, "checkout_root", lambda: tmp_path)
+    monkeypatch.setattr(suite, "suite_run", lambda root: (60.0, 1))
+    (row,) = suite.run(tiny=False)
+    assert row.name == "tests: make test's suite (FAILED, exit 1), ratio to 6 min"
+    assert (row.value, row.ratio, row.met) == (1.0, 1 / 6, False)
+    monkeypatch.setattr(suite, "suite_run", lambda root: (420.0, 0))
+    (row,) = suite.run(tiny=False)
+    assert (row.value, row.ratio, row.met) == (7.0, 7 / 6, False)
+    assert suite.run(tiny=True) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from optfactors.bench import analysis_cost, compute, data_path, end_to_end, framework, history
+from optfactors.bench import analysis_cost, compute, data_path, end_to_end, framework, history, suite
 from optfactors.bench.core import as_markdown, write
 from optfactors.bench.figure import save_bench_figure
 from optfactors.run.provenance import git_commit
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
         measurements += family.run(root, args.tiny, repeats)
     print("bench: end_to_end ...", flush=True)
     measurements += end_to_end.run(Path(args.results), args.tiny)
+    print("bench: suite ...", flush=True)
+    measurements += suite.run(args.tiny)
     out = Path(args.results) / "bench" / "bench.csv"
     table = write(measurements, out)
     block = history.stamped(table, started, git_commit(), machine())
