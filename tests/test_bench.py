@@ -119,15 +119,17 @@ def test_sweep_times_sum_a_studys_lines_at_its_latest_commit_and_check_the_budge
 
 
 def test_peak_memory_is_the_child_runs_own_not_the_parents():
-    """A child forked from a process holding 1.5 GiB reports its own peak (Linux keeps ``ru_maxrss`` across
-    ``execve``: the bench once reported its own 2.6 GiB for every run)."""
+    """A child forked from a process holding 3 GiB reports its own peak, below what the parent holds (Linux
+    keeps ``ru_maxrss`` across ``execve``: the bench once reported its own 2.6 GiB for every run). The child's
+    own peak is its imports: 0.8 GiB here, 1.0 GiB on the CI machine."""
     import torch
 
     from optfactors.bench.end_to_end import peak_rss
 
-    held = torch.ones(1536 * 2**20 // 4)  # 1.5 GiB, touched
+    held_mib = 3072
+    held = torch.ones(held_mib * 2**20 // 4)  # touched
     assert held.sum() > 0
-    assert 50 < peak_rss(["--help"]) < 1024
+    assert 50 < peak_rss(["--help"]) < held_mib - 1024
 
 
 def test_suite_line_times_pytest_in_the_checkout_and_a_failing_suite_misses_its_target(tmp_path, monkeypatch):
