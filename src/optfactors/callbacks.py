@@ -3,6 +3,7 @@ RNG state in checkpoints, the progress bar."""
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from typing import Any
@@ -171,7 +172,7 @@ class ProgressBar(RichProgressBar):
     def __init__(self, min_interval: float = 0.2) -> None:
         super().__init__()
         self.min_interval = min_interval
-        self._last_draw = 0.0
+        self._last_draw = -math.inf  # not 0: perf_counter counts from boot, so 0 is recent on a new machine
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
