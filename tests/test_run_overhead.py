@@ -49,9 +49,8 @@ def test_the_progress_bar_redraws_at_most_every_interval_and_at_the_epochs_last_
         lambda self, trainer, module, outputs, batch, batch_idx: drawn.append(batch_idx),
     )
     monkeypatch.setattr(ProgressBar, "total_train_batches", 100)
-    monkeypatch.setattr(
-        "optfactors.callbacks.time.perf_counter", lambda: 60.0
-    )  # a machine booted a minute ago
+    # perf_counter counts from boot: a machine booted a minute ago
+    monkeypatch.setattr("optfactors.callbacks.time.perf_counter", lambda: 60.0)
     bar = ProgressBar(min_interval=3600)
     for batch_idx in range(100):
         bar.on_train_batch_end(None, None, None, None, batch_idx)
