@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -14,8 +13,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
 from optfactors.report.collect import run_row
-from optfactors.run.config import SWITCH_DEFAULTS
-from optfactors.run.record import resolved_config, run_key
+from optfactors.run.config import KNOB_DEFAULTS
+from optfactors.run.record import resolved_config, run_key, write_json_atomic
+from optfactors.run.rekey import legacy_run_key, rekey, table_keys
 from optfactors.stages import critical_points as critical
 from optfactors.stages import saddle_escape as saddle
 from optfactors.stages import sharp_flat
@@ -80,37 +80,46 @@ def test_a_sharp_flat_run_key_covers_its_analysis_and_its_source_runs(data_dir, 
     assert key("seed=1") != first
 
 
-def _cell(text: str) -> Any:
-    """A runs.csv cell as the record's value: empty is null, booleans as Python writes them, lists as JSON."""
-    if text in ("", "True", "False"):
-        return None if text == "" else text == "True"
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+@pytest.mark.parametrize("experiment", sorted(p.parent.name for p in ROOT.glob("results/*/runs.csv")))
+def test_every_committed_table_is_keyed_by_the_current_definition(experiment):
+    """Each committed row's config, rebuilt from its cells and checked against its key (rekey), hashes to the
+    row's own key under today's definition: the tables were re-keyed, nothing is left to migrate."""
+    keys = table_keys(ROOT / "results" / experiment / "runs.csv", {})
+    assert keys and all(old == new for old, new in keys.items())
 
 
-def _stored_config(row: pd.Series, columns: list[str]) -> dict[str, Any]:
-    """A run's config rebuilt from its runs.csv row: the flattened config columns (after the choices)."""
-    config: dict[str, Any] = {}
-    for column in columns:
-        *parents, leaf = column.split(".")
-        node = config
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = _cell(row[column])
-    return config
+def test_moving_a_module_or_declaring_a_knob_at_its_default_changes_no_key(make_cfg, monkeypatch):
+    cfg = make_cfg("experiment=quickstart", "data.batch_size=32")
+    config = resolved_config(cfg)
+    key = run_key(config)
+    moved = json.loads(json.dumps(config).replace('"optfactors.models.', '"optfactors.networks.'))
+    assert moved != config and run_key(moved) == key
+    config["model"]["init"] = "default"  # a knob added to conf/model/ at some depth ...
+    assert run_key(config) != key
+    monkeypatch.setitem(KNOB_DEFAULTS, "model.init", "default")  # ... declared with its default
+    assert run_key(config) == key
+    config["model"]["init"] = "he_normal"
+    assert run_key(config) != key
+    assert legacy_run_key(resolved_config(cfg)) != key  # the old definition hashed import paths
 
 
-@pytest.mark.parametrize("experiment", ["batch_timing", "depth", "stuck"])
-def test_committed_training_runs_keep_their_keys(experiment):
-    """Studies whose runs.csv holds each run's whole config (one network each, so no key is missing from a
-    row; runs.csv leaves out only volatile keys): the key recomputed from the row is the committed one."""
-    runs = pd.read_csv(ROOT / "results" / experiment / "runs.csv", dtype=str, keep_default_na=False)
-    last_choice = max(i for i, c in enumerate(runs.columns) if c.startswith("choice."))
-    columns = list(runs.columns[last_choice + 1 :])
-    for _, row in runs.iterrows():
-        assert train.key(OmegaConf.create(_stored_config(row, columns))) == row["run_key"]
+def test_rekey_renames_records_and_checkpoints_and_rewrites_only_keys(make_cfg, tmp_path):
+    """A results folder keyed the old way: records and checkpoint folders renamed, tables rewritten key for
+    key (same bytes elsewhere), a second pass changes nothing."""
+    results = tmp_path / "old"
+    config = train.settings(make_cfg("experiment=quickstart", "data.batch_size=32"))
+    old, new = legacy_run_key(config), run_key(config)
+    runs = results / "quickstart" / "runs"
+    write_json_atomic(runs / f"{old}.json", {"run_key": old, "experiment": "quickstart", "config": config})
+    (results / "quickstart" / "checkpoints" / old).mkdir(parents=True)
+    table = f"run_key,test_acc\n{old},97.12345678\n"
+    (results / "quickstart" / "curves.csv").write_text(table)
+    assert rekey(results) == {old: new}
+    assert json.loads((runs / f"{new}.json").read_text())["run_key"] == new
+    assert not (runs / f"{old}.json").exists()
+    assert (results / "quickstart" / "checkpoints" / new).is_dir()
+    assert (results / "quickstart" / "curves.csv").read_text() == table.replace(old, new)
+    assert rekey(results) == {}
 
 
 @pytest.mark.parametrize(
@@ -133,11 +142,11 @@ def test_a_run_switch_at_its_declared_default_stays_out_of_the_key_and_the_recor
     were (its recorded config lacks them) keeps its committed key, and switching one on changes the key."""
     run = ("experiment=loss_mse_vs_ce", "loss=mse", "optimizer=adam", "seed=1")
     cfg = make_cfg(*run)
-    assert {name: cfg[name] for name in SWITCH_DEFAULTS} == SWITCH_DEFAULTS
-    undeclared = {k: v for k, v in resolved_config(cfg).items() if k not in SWITCH_DEFAULTS}
+    assert {name: cfg[name] for name in KNOB_DEFAULTS} == KNOB_DEFAULTS
+    undeclared = {k: v for k, v in resolved_config(cfg).items() if k not in KNOB_DEFAULTS}
     committed = set(pd.read_csv(ROOT / "results" / "loss_mse_vs_ce" / "runs.csv")["run_key"])
     assert run_key(undeclared) == run_key(resolved_config(cfg)) == train.key(cfg) in committed
-    assert not set(SWITCH_DEFAULTS) & set(train.settings(cfg))  # nor a new runs.csv column
+    assert not set(KNOB_DEFAULTS) & set(train.settings(cfg))  # nor a new runs.csv column
     switched = make_cfg(*run, "track_grad_norm=true")
     assert train.settings(switched)["track_grad_norm"] is True
     assert train.key(switched) != train.key(cfg)

@@ -16,9 +16,10 @@ from typing import Any
 from optfactors.data import DATASETS, num_batches
 from optfactors.task import BN_EVAL_MODES
 
-#: Run switches declared in conf/config.yaml with these defaults. At its default a switch is left out of a
-#: run's settings (key, record, runs.csv row), like the runs from before it was declared, which lack it.
-SWITCH_DEFAULTS = {"compile": False, "channels_last": False, "track_grad_norm": False}
+#: Knobs declared after runs were recorded, by dotted path (any depth), with their defaults. At its default a
+#: knob is left out of a run's settings (key, record, runs.csv row), like the runs from before it was
+#: declared, which lack it: a new knob goes here with the default that keeps today's behaviour.
+KNOB_DEFAULTS = {"compile": False, "channels_last": False, "track_grad_norm": False}
 
 
 class ConfigError(ValueError):
@@ -147,8 +148,8 @@ def validate(config: dict[str, Any]) -> None:
         _require(_is_number(m) and 0 <= m < 1, "optimizer.momentum", m, "a number in [0, 1)")
         _require(not optimizer.get("nesterov") or m > 0, "optimizer.momentum", m, "> 0 with nesterov: true")
 
-    for switch, default in SWITCH_DEFAULTS.items():
-        value = config.get(switch, default)
+    for switch in ("compile", "channels_last", "track_grad_norm"):
+        value = config.get(switch, KNOB_DEFAULTS[switch])
         _require(isinstance(value, bool), switch, value, "true or false")
     _require(
         config["bn_eval"] in BN_EVAL_MODES, "bn_eval", config["bn_eval"], f"one of {', '.join(BN_EVAL_MODES)}"

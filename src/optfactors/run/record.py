@@ -16,7 +16,7 @@ import lightning
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from optfactors.run.config import SWITCH_DEFAULTS
+from optfactors.run.config import KNOB_DEFAULTS
 from optfactors.run.provenance import git_commit
 from optfactors.runtime import group_choices
 
@@ -39,28 +39,61 @@ FINAL_STATUSES = ("ok", "diverged")
 
 
 def resolved_config(cfg: DictConfig) -> dict[str, Any]:
-    """The run's config as plain containers, interpolations resolved, without Hydra's own node."""
+    """The run's config as plain containers, interpolations resolved, without Hydra's own node and the
+    study's manifest (what the study is, not what the run does: `optfactors.manifest`)."""
     container = OmegaConf.to_container(cfg, resolve=True)
     container.pop("hydra", None)
+    container.pop("study", None)
     return container
 
 
+def _pop(tree: dict[str, Any], dotted: str, default: Any = None, only_default: bool = False) -> None:
+    """Remove the key at ``dotted`` from ``tree`` (only if its value is ``default`` with ``only_default``)."""
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        tree = tree.get(part)
+        if not isinstance(tree, dict):
+            return
+    if leaf in tree and (not only_default or tree[leaf] == default and type(tree[leaf]) is type(default)):
+        del tree[leaf]
+
+
 def without_defaults(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` without the run switches that are at their default (`SWITCH_DEFAULTS`)."""
-    return {k: v for k, v in config.items() if k not in SWITCH_DEFAULTS or v is not SWITCH_DEFAULTS[k]}
+    """A copy of ``config`` without the knobs at their declared default (`KNOB_DEFAULTS`, at any depth)."""
+    copy = json.loads(json.dumps(config))
+    for dotted, default in KNOB_DEFAULTS.items():
+        _pop(copy, dotted, default, only_default=True)
+    return copy
+
+
+def _aliased(node: Any) -> Any:
+    """``node`` with every ``_target_`` import path cut to its alias, the last dotted name
+    (``optfactors.models.keskar_f1`` -> ``keskar_f1``): where the code lives is not what a run does."""
+    if isinstance(node, dict):
+        return {k: v.rsplit(".", 1)[-1] if k == "_target_" and isinstance(v, str) else _aliased(v)
+                for k, v in node.items()}
+    return [_aliased(v) for v in node] if isinstance(node, list) else node
+
+
+def stable_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` without its volatile keys and its knobs at their default."""
+    stable = without_defaults(config)
+    for dotted in VOLATILE_KEYS:
+        _pop(stable, dotted)
+    return stable
+
+
+def digest(tree: Any) -> str:
+    """12 hex digits of the SHA-256 of ``tree`` as canonical JSON."""
+    return hashlib.sha256(json.dumps(tree, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
 
 
 def run_key(config: dict[str, Any]) -> str:
-    """A 12-hex-digit hash of the resolved config without its volatile keys and switches at their default."""
-    stable = json.loads(json.dumps(without_defaults(config)))
-    for dotted in VOLATILE_KEYS:
-        *parents, leaf = dotted.split(".")
-        node = stable
-        for p in parents:
-            node = node.get(p, {})
-        node.pop(leaf, None)
-    text = json.dumps(stable, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    """A 12-hex-digit hash of what a run does: its resolved config without volatile keys and knobs at their
+    default, with ``_target_`` import paths as their aliases. Moving a module or declaring a knob with a
+    default changes no key (the committed tables were re-keyed once to this definition:
+    `optfactors.run.rekey`)."""
+    return digest(_aliased(stable_settings(config)))
 
 
 def record_path(results_dir: str | os.PathLike, experiment: str, key: str) -> Path:
