@@ -4,14 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The batch-size study (the headline): what `make sweep` runs by default.
-STUDY := batch_timing batch_accuracy keskar_gap
-# Every registered experiment: experiments/*.yaml.
-EXPERIMENTS := $(sort $(basename $(notdir $(wildcard experiments/*.yaml))))
-# Searches, not studies (optfactors.report.collect.SEARCHES): their tables log every candidate tried across
-# rounds, each at its own commit (README, "The generalization-gap search"); reproducing the lecture skips them.
-SEARCHES := keskar_gap_search
-EXP ?= $(STUDY)
+# The studies are what experiments/*.yaml declare under `study:` (optfactors.manifest, asked when needed).
+MANIFEST = $(BIN)/python -m optfactors.manifest
+# The headline batch-size study (manifests with `headline: true`) unless EXP is given.
+EXP ?= $(shell $(MANIFEST) --headline 2>/dev/null | tr '\n' ' ')
 PROFILE ?= quick
 # The quick profile's outputs are the committed results/; the paper profile's go to results/paper/.
 RESULTS ?= results$(if $(filter paper,$(PROFILE)),/paper,)
@@ -60,7 +56,7 @@ sweep: install ## run the experiments EXP (default: the batch-size study) at PRO
 	done; $(MAKE) --no-print-directory collect figures report && exit $$status
 
 reproduce: install ## every study in experiments/ (not the searches) at PROFILE (quick|paper), then figures and report
-	$(MAKE) --no-print-directory sweep EXP="$(filter-out $(SEARCHES),$(EXPERIMENTS))" PROFILE=$(PROFILE)
+	$(MAKE) --no-print-directory sweep EXP="$$($(MANIFEST) --kind study --kind budget | tr '\n' ' ')" PROFILE=$(PROFILE)
 
 verify: install ## rerun the short quick profiles into scratch/verify; fail if a committed number moved
 	$(BIN)/python -m optfactors.verify --results $(RESULTS)

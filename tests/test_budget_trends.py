@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from optfactors.manifest import study
 from optfactors.report.claims import CLAIMS
-from optfactors.report.collect import EXTENDS, collect, study_tables
+from optfactors.report.collect import collect, study_tables
 from optfactors.report.figures import draw_all, write_tables
 from optfactors.report.markdown import experiment_section
 from optfactors.stages.train import train
@@ -43,7 +44,7 @@ def write(results: Path, experiment: str, runs: pd.DataFrame) -> None:
 
 
 def test_a_budget_study_reads_the_study_it_extends(tmp_path: Path) -> None:
-    assert EXTENDS["depth_budget"] == "depth"
+    assert study("depth_budget").extends == "depth"
     write(tmp_path, "depth", residual_runs({12: 0.4}, "depth"))
     write(tmp_path, "depth_budget", residual_runs({24: 0.2, 48: 0.1}, "depth_budget"))
     runs, curves = study_tables(tmp_path, "depth_budget")

@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: The studies whose quick profiles are short enough to rerun on every CI run (≈ 6 min on 2 cores).
-STUDIES = ("quickstart", "toy", "saddle_escape", "stuck", "loss_mse_vs_ce", "normalization")
+from optfactors.manifest import studies
 
 #: Columns that say how fast or where a run ran, or at which commit: not compared.
 IGNORED = (
@@ -140,7 +139,10 @@ def rerun(study: str, scratch: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Rerun and compare each study; print one line per study; 1 if any drifted."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--studies", nargs="+", default=list(STUDIES), help=f"default: {' '.join(STUDIES)}")
+    short = [s.name for s in studies(verify=True)]  # quick enough to rerun on every CI run (≈ 6 min)
+    parser.add_argument(
+        "--studies", nargs="+", default=short, help=f"default (manifests' verify): {' '.join(short)}"
+    )
     parser.add_argument("--results", type=Path, default=Path("results"), help="the committed results")
     parser.add_argument("--scratch", type=Path, default=Path("scratch/verify"), help="where the reruns go")
     parser.add_argument("--rtol", type=float, default=0.0, help="relative tolerance for numbers (0: exact)")

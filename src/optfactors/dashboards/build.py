@@ -1,4 +1,4 @@
-"""Dashboard specs -> wandb_workspaces reports: the mechanics only (what to draw is in ``registry.yaml``).
+"""Dashboard specs -> wandb_workspaces reports: the mechanics only (what to draw is in the study manifests).
 
 Building validates every panel against the library offline; saving (``Report.save()``) needs a W&B login.
 """

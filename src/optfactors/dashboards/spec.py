@@ -1,16 +1,21 @@
-"""The dashboard registry (``registry.yaml``) as complete, deterministic specs: one a study, every grid's
-runs and panels as plain data, plus a last grid with the study's report run (figures, tables, claims)."""
+"""The dashboards the study manifests declare (``study.dashboard`` in ``experiments/<name>.yaml``) as
+complete, deterministic specs: one a study, every grid's runs and panels as plain data, plus a last grid with
+the study's report run (figures, tables, claims).
+
+A key says where a value lives in a run: config.<dotted config path> (plus config.method.optimizer,
+.schedule, .loss: the names runs.csv uses), summary.<summary key>, history.<metric logged per epoch>. A grid
+is a panel grid over the study's runs, grouped by `groupby` (W&B aggregates each group: mean, and std where a
+panel shows a range). A panel is a wandb_workspaces.reports.v2 panel: `type` names the class, the other fields
+are its arguments, with keys for x, y, metrics and groupby.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from optfactors.dashboards.wandb_report import report_keys
+from optfactors.manifest import ManifestError, studies
 
-REGISTRY = Path(__file__).with_name("registry.yaml")
 #: Where a key's value lives in a W&B run.
 SECTIONS = ("config", "summary", "history")
 #: Panel fields whose values are keys (one or a list); the other fields are plain panel arguments.
@@ -20,13 +25,16 @@ Spec = dict[str, Any]
 
 
 def load_registry() -> dict[str, Spec]:
-    """Study -> its entry of the registry, every key checked to name a section."""
-    registry = yaml.safe_load(REGISTRY.read_text())
+    """Study -> its manifest's dashboard with its title, for every study that declares one; every key checked
+    to name a section."""
+    registry = {s.name: {"title": f"{s.name}: {s.title}", **s.dashboard} for s in studies() if s.dashboard}
     for study, entry in registry.items():
         for grid in entry["grids"]:
             for key in grid_keys(grid):
                 if key.split(".", 1)[0] not in SECTIONS or "." not in key:
-                    raise ValueError(f"{REGISTRY}: {study}: key {key!r} starts with none of {SECTIONS}")
+                    raise ManifestError(
+                        f"{study}: study.dashboard: key {key!r} starts with none of {SECTIONS}"
+                    )
     return registry
 
 
@@ -69,7 +77,7 @@ def dashboard_spec(study: str, entry: Spec, project: str, profile: str) -> Spec:
 
 
 def dashboard_specs(project: str, profile: str) -> dict[str, Spec]:
-    """Every registered study's dashboard spec, in registry order."""
+    """Every dashboard spec the manifests declare, by study name."""
     return {study: dashboard_spec(study, entry, project, profile) for study, entry in load_registry().items()}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from optfactors.manifest import manifests
 from optfactors.run.config import train_size
 from optfactors.run.naming import method_columns
 from optfactors.run.record import STATUSES
@@ -126,20 +127,13 @@ def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame,
     return pd.read_csv(runs_csv), curves
 
 
-#: Budget studies: each trains the setting of a study whose claim fails at its quick budget for longer, and
-#: its claims, summary tables and figures read its runs together with that study's (the claim's budget).
-EXTENDS = {"optimizers_budget": "optimizers", "depth_budget": "depth"}
-
-#: Searches, not studies: their tables log every candidate tried across rounds, each row at the commit it ran
-#: at (README, "The generalization-gap search"); `make reproduce` (Makefile ``SEARCHES``) does not rerun them.
-SEARCHES = ("keskar_gap_search",)
-
-
 def study_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The tables a study's claims, summary tables and figures read: its own (:func:`load_tables`) and, for a
     budget study, those of the study it extends appended (their ``experiment`` column tells them apart)."""
     tables = load_tables(results_dir, experiment)
-    extended = load_tables(results_dir, EXTENDS[experiment]) if experiment in EXTENDS and tables else None
+    manifest = manifests().get(experiment)
+    extends = manifest.extends if manifest is not None else None
+    extended = load_tables(results_dir, extends) if extends is not None and tables else None
     if extended is None:
         return tables
     runs, curves = (pd.concat(pair, ignore_index=True) for pair in zip(tables, extended, strict=True))

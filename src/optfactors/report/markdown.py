@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from optfactors.manifest import manifests
 from optfactors.report.claims import CLAIMS, Claim, ClaimResult, check_claims
-from optfactors.report.collect import EXTENDS, SEARCHES, load_tables, status_counts, study_tables
+from optfactors.report.collect import load_tables, status_counts, study_tables
 from optfactors.report.figures import FIGURES, TABLES, write_tables
 
 MARKS = {True: "✓", False: "✗", None: "—"}
@@ -102,13 +103,14 @@ def experiment_section(results_dir: Path, experiment: str) -> list[str]:
     tables = load_tables(results_dir, experiment)
     if tables is None:
         return lines + [f"Not run yet: {command}", ""]
-    runs = tables[0]
-    origin = search_provenance_line(runs) if experiment in SEARCHES else provenance_line(runs)
+    runs, manifest = tables[0], manifests().get(experiment)
+    kind = manifest.kind if manifest is not None else "study"
+    origin = search_provenance_line(runs) if kind == "search" else provenance_line(runs)
     lines += [f"{len(runs)} runs ({status_counts(runs)}). Rerun: {command}", "", origin, ""]
-    if experiment in EXTENDS:
+    if kind == "budget":
         lines += [
             "A budget study: its claims, tables and figures read these runs together with "
-            f"`{EXTENDS[experiment]}`'s (the claim's own budget).",
+            f"`{manifest.extends}`'s (the claim's own budget).",
             "",
         ]
     checked = check_claims(experiment, *study_tables(results_dir, experiment))

@@ -70,8 +70,10 @@ def _aliased(node: Any) -> Any:
     """``node`` with every ``_target_`` import path cut to its alias, the last dotted name
     (``optfactors.models.keskar_f1`` -> ``keskar_f1``): where the code lives is not what a run does."""
     if isinstance(node, dict):
-        return {k: v.rsplit(".", 1)[-1] if k == "_target_" and isinstance(v, str) else _aliased(v)
-                for k, v in node.items()}
+        return {
+            k: v.rsplit(".", 1)[-1] if k == "_target_" and isinstance(v, str) else _aliased(v)
+            for k, v in node.items()
+        }
     return [_aliased(v) for v in node] if isinstance(node, list) else node
 
 

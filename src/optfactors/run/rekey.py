@@ -122,7 +122,8 @@ def candidates(row: dict[str, str], roots: set[str], shape: dict[str, Any]) -> I
     known = _flatten(shape)
     nulls = {k for k, v in known.items() if v is None}
     columns = [
-        c for c in row
+        c
+        for c in row
         if c.split(".")[0] in roots and not any(k.startswith(c + ".") for k in row)  # a dict's builder name
     ]
     fixed: dict[str, Any] = {k: v for k, v in known.items() if v == {}}  # empty dicts have no column
@@ -203,7 +204,7 @@ def rekey_records(results: Path) -> dict[str, str]:
         path.unlink()
         for old in (path.with_suffix(".traceback.txt"), path.parents[1] / "checkpoints" / path.stem):
             if old.exists():
-                old.rename(old.with_name(new + old.name[len(path.stem):]))
+                old.rename(old.with_name(new + old.name[len(path.stem) :]))
     return keys
 
 
