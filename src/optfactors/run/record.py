@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +15,7 @@ import lightning
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from optfactors.run.atomic import atomic_path, atomic_write_text, remove_leftovers
 from optfactors.run.config import SWITCH_DEFAULTS
 from optfactors.run.provenance import git_commit
 from optfactors.runtime import group_choices
@@ -98,8 +98,7 @@ def provenance(cfg: DictConfig, config: dict[str, Any]) -> dict[str, Any]:
 
 def write_traceback(path: Path) -> None:
     """Save the exception being handled as ``<record>.traceback.txt`` beside the record at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.with_suffix(".traceback.txt").write_text(traceback.format_exc())
+    atomic_write_text(path.with_suffix(".traceback.txt"), traceback.format_exc())
 
 
 def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
@@ -111,11 +110,8 @@ def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(data, tmp, indent=1, allow_nan=True)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+    """Write ``data`` as JSON to ``path`` through `atomic_path`: never half a file (and no leftovers of a
+    writer killed before)."""
+    remove_leftovers(path)
+    with atomic_path(path) as tmp, tmp.open("w") as file:
+        json.dump(data, file, indent=1, allow_nan=True)
