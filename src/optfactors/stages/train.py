@@ -29,6 +29,7 @@ from optfactors.callbacks import (
 )
 from optfactors.data import DataError, load_arrays
 from optfactors.run.config import ConfigError, check_choices, validate
+from optfactors.run.faults import is_resource_error, one_line_faults
 from optfactors.run.lifecycle import Run, Stage
 from optfactors.run.provenance import DirtyTreeError, check_results_dir
 from optfactors.run.record import (
@@ -222,12 +223,14 @@ def stage_of(cfg: DictConfig) -> Stage:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+@one_line_faults
 def main(cfg: DictConfig) -> None:
     """Run and record one run: training, or the analysis stage ``cfg.stage`` names.
 
     A single run with a bad config or data file prints one line and exits with code 2; a failing run
     raises. In a multirun neither stops the sweep: the job's outcome is written to its folder and the
-    sweep monitor (optfactors.run.sweep) sums them up at the end and sets the exit code.
+    sweep monitor (optfactors.run.sweep) sums them up at the end and sets the exit code. A full disk, a
+    refused write or a SIGTERM prints one line and exits (1, 143), in a sweep too (`one_line_faults`).
     """
     outcome: dict[str, Any]
     try:
@@ -253,7 +256,7 @@ def main(cfg: DictConfig) -> None:
         log.error("invalid run: %s error: %s", kind, err)
         outcome = {"run_key": None, "status": "invalid", "error": f"{kind} error: {err}"}
     except Exception as err:
-        if not is_multirun():
+        if not is_multirun() or is_resource_error(err):
             raise
         log.exception("run failed")
         outcome = {
