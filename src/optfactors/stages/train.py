@@ -4,7 +4,6 @@ stage, `train` (validate -> train -> test)."""
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -28,6 +27,7 @@ from optfactors.callbacks import (
     UpdateTimer,
 )
 from optfactors.data import DataError, load_arrays
+from optfactors.run.checkpoint_io import AtomicCheckpointIO, remove_checkpoints, resumable_checkpoint
 from optfactors.run.config import ConfigError, check_choices, validate
 from optfactors.run.faults import is_resource_error, one_line_faults
 from optfactors.run.lifecycle import Run, Stage
@@ -163,7 +163,7 @@ def fit(run: Run) -> None:
     timer = UpdateTimer()
     history = EpochHistory(timer)
     ckpt_dir = checkpoint_dir(cfg.paths.results, cfg.experiment_name, run.key)
-    resume_from = str(ckpt_dir / "last.ckpt") if cfg.resume and (ckpt_dir / "last.ckpt").exists() else None
+    resume_from = resumable_checkpoint(ckpt_dir) if cfg.resume else None
     trainer: pl.Trainer | None = None
     try:
         pl.seed_everything(cfg.seed, verbose=False)
@@ -175,6 +175,7 @@ def fit(run: Run) -> None:
             logger=run.loggers,
             default_root_dir=cfg.paths.output,
             enable_checkpointing=bool(cfg.checkpoint.every_n_epochs),
+            plugins=[AtomicCheckpointIO()],
         )
         if resume_from:
             log.info("run %s continues from its checkpoint %s", run.key, resume_from)
@@ -200,7 +201,7 @@ def drop_checkpoint(run: Run, record: dict[str, Any]) -> None:
     """Delete a finished run's checkpoint unless ``checkpoint.keep`` (a later analysis reads it)."""
     cfg = run.cfg
     if record["status"] in FINAL_STATUSES and not cfg.checkpoint.keep:
-        shutil.rmtree(checkpoint_dir(cfg.paths.results, cfg.experiment_name, run.key), ignore_errors=True)
+        remove_checkpoints(checkpoint_dir(cfg.paths.results, cfg.experiment_name, run.key))
 
 
 #: Training: `train(cfg)` runs one config to its record (`optfactors.run.lifecycle.execute`).
