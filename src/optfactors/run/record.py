@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from optfactors.run.atomic import atomic_path, atomic_write_text, remove_leftovers
 from optfactors.run.config import SWITCH_DEFAULTS
+from optfactors.run.faults import set_aside
 from optfactors.run.provenance import git_commit
 from optfactors.runtime import group_choices
 
@@ -101,11 +102,24 @@ def write_traceback(path: Path) -> None:
     atomic_write_text(path.with_suffix(".traceback.txt"), traceback.format_exc())
 
 
+def parse_record(path: Path) -> dict[str, Any]:
+    """The record at ``path``; ValueError if the file is not one (cut short, garbled)."""
+    record = json.loads(path.read_text())
+    if not isinstance(record, dict) or record.get("status") not in STATUSES:
+        raise ValueError("not a run record")
+    return record
+
+
 def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The record at ``path``, or None if there is none."""
+    """The record at ``path``, or None if there is none; an unreadable one is set aside (``.corrupt``) with
+    one warning line, and its run counts as not done."""
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text())
+        return parse_record(path)
     except FileNotFoundError:
+        return None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, not a record
+        set_aside(path, err, "the run will be done again")
         return None
 
 
