@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from optfactors.run.atomic import atomic_write_text
 from optfactors.run.config import train_size
 from optfactors.run.faults import reason
 from optfactors.run.naming import method_columns
@@ -119,8 +120,8 @@ def collect(
         runs = pd.concat([old_runs[missing], runs], ignore_index=True)
         kept = old_curves["run_key"].isin(old_runs.loc[missing, "run_key"])
         curves = pd.concat([old_curves[kept], curves], ignore_index=True)
-    runs.to_csv(exp_dir / "runs.csv", index=False)
-    curves.to_csv(exp_dir / "curves.csv", index=False)
+    atomic_write_text(exp_dir / "runs.csv", runs.to_csv(index=False))
+    atomic_write_text(exp_dir / "curves.csv", curves.to_csv(index=False))
     return runs, curves
 
 
