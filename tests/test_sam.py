@@ -9,6 +9,7 @@ import torch
 from hydra.utils import instantiate
 
 from optfactors.optim import SAM
+from optfactors.run.checkpoint_io import LAST, load_checkpoint
 from optfactors.run.naming import optimizer_name
 from optfactors.run.record import checkpoint_dir
 from optfactors.stages.train import train
@@ -80,10 +81,7 @@ def test_optimizer_sam_trains_under_lightning_exactly_as_the_sam_update_written_
     assert cfg.optimizer.lr == 0.1 and cfg.optimizer.rho == 0.05 and optimizer_name(cfg.optimizer) == "sam"
     record = train(cfg)
     assert record["status"] == "ok" and record["updates"] == 2
-    ckpt = torch.load(
-        checkpoint_dir(cfg.paths.results, cfg.experiment_name, record["run_key"]) / "last.ckpt",
-        weights_only=False,
-    )
+    ckpt = load_checkpoint(checkpoint_dir(cfg.paths.results, cfg.experiment_name, record["run_key"]) / LAST)
     trained = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
 
     torch.manual_seed(cfg.seed)  # the training stage seeds, then builds the model first
@@ -130,10 +128,7 @@ def test_sam_under_lightning_counts_only_the_clean_pass_in_metrics_and_batchnorm
     )
     record = train(cfg)
     assert record["status"] == "ok" and record["updates"] == 1
-    ckpt = torch.load(
-        checkpoint_dir(cfg.paths.results, cfg.experiment_name, record["run_key"]) / "last.ckpt",
-        weights_only=False,
-    )
+    ckpt = load_checkpoint(checkpoint_dir(cfg.paths.results, cfg.experiment_name, record["run_key"]) / LAST)
     torch.manual_seed(cfg.seed)
     model = instantiate(cfg.model)
     data = instantiate(cfg.data, seed=cfg.seed, _convert_="all")

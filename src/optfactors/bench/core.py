@@ -14,6 +14,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from optfactors.report.collect import markdown_table
+from optfactors.run.atomic import atomic_write_text
 from optfactors.runtime import default_device, synchronize
 from optfactors.stages.train import CONF_DIR
 
@@ -77,7 +78,7 @@ def write(measurements: list[Measurement], path: Path) -> pd.DataFrame:
     """Write the measurements to ``path`` (CSV) and return them as a table."""
     table = pd.DataFrame([asdict(m) for m in measurements])
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False)
+    atomic_write_text(path, table.to_csv(index=False))
     return table
 
 

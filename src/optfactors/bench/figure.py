@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from optfactors.report.figures import FORMATS
 from optfactors.report.figures.style import use_style
+from optfactors.run.atomic import atomic_path
 
 
 def bench_figure(judged: pd.DataFrame) -> Figure:
@@ -58,5 +59,6 @@ def save_bench_figure(judged: pd.DataFrame, results: Path) -> list[Path]:
         fig = bench_figure(judged)
         for fmt, metadata in FORMATS.items():
             paths.append(out / f"bench.{fmt}")
-            fig.savefig(paths[-1], metadata=metadata)
+            with atomic_path(paths[-1]) as tmp:
+                fig.savefig(tmp, metadata=metadata)
     return paths

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from optfactors.bench.core import meets
+from optfactors.run.atomic import atomic_write_text
 
 #: How many invocations a target's verdict takes the median over (the performance issue's protocol).
 INVOCATIONS = 3
@@ -25,7 +26,7 @@ def append(block: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Add one `stamped` invocation to the history at ``path``; return the whole history."""
     history = pd.concat([pd.read_csv(path), block], ignore_index=True) if path.exists() else block
     path.parent.mkdir(parents=True, exist_ok=True)
-    history.to_csv(path, index=False)
+    atomic_write_text(path, history.to_csv(index=False))
     return history
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -22,9 +21,9 @@ def _read_curves(path: Path) -> pd.DataFrame:
 
 
 def _from_records(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from optfactors.report.collect import record_tables  # imports torch: only for records
+    from optfactors.report.collect import readable_records, record_tables  # imports torch: only for records
 
-    runs, curves = record_tables([json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))])
+    runs, curves = record_tables(readable_records(sorted(folder.glob("*.json"))))
     return runs, curves if len(curves) else _read_curves(folder / "no curves")
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from optfactors.manifest import manifests
+from optfactors.run.atomic import atomic_write_text
 from optfactors.run.config import train_size
+from optfactors.run.faults import reason
 from optfactors.run.naming import method_columns
-from optfactors.run.record import STATUSES
+from optfactors.run.record import STATUSES, parse_record
 
 #: The runs.csv column of the (global) batch size.
 BATCH_SIZE = "data.batch_size"
@@ -55,8 +58,20 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def load_records(experiment_dir: Path) -> list[dict[str, Any]]:
-    """Every run record of an experiment, in run-key order."""
-    return [json.loads(p.read_text()) for p in sorted((experiment_dir / "runs").glob("*.json"))]
+    """Every readable run record of an experiment, in run-key order (`readable_records`)."""
+    return readable_records(sorted((experiment_dir / "runs").glob("*.json")))
+
+
+def readable_records(paths: list[Path]) -> list[dict[str, Any]]:
+    """The run records at ``paths``; one that cannot be read (cut short, garbled) is skipped with one line on
+    stderr naming it (a rerun of its run sets it aside and does the run again)."""
+    records = []
+    for path in paths:
+        try:
+            records.append(parse_record(path))
+        except ValueError as err:
+            print(f"skipped {path}: not a readable run record ({reason(err)})", file=sys.stderr)
+    return records
 
 
 def run_row(record: dict[str, Any]) -> dict[str, Any]:
@@ -106,8 +121,8 @@ def collect(
         runs = pd.concat([old_runs[missing], runs], ignore_index=True)
         kept = old_curves["run_key"].isin(old_runs.loc[missing, "run_key"])
         curves = pd.concat([old_curves[kept], curves], ignore_index=True)
-    runs.to_csv(exp_dir / "runs.csv", index=False)
-    curves.to_csv(exp_dir / "curves.csv", index=False)
+    atomic_write_text(exp_dir / "runs.csv", runs.to_csv(index=False))
+    atomic_write_text(exp_dir / "curves.csv", curves.to_csv(index=False))
     return runs, curves
 
 
@@ -178,7 +193,10 @@ def main(argv: list[str] | None = None) -> None:
         help="keep the rows of the existing runs.csv/curves.csv whose run has no record here",
     )
     args = parser.parse_args(argv)
-    runs, curves = collect(args.results, args.experiment, keep_missing=args.keep_missing)
+    try:
+        runs, curves = collect(args.results, args.experiment, keep_missing=args.keep_missing)
+    except FileNotFoundError as err:  # no readable record: one line, exit code 1
+        sys.exit(f"optfactors-collect: {err}")
     print(f"{args.experiment}: {len(runs)} runs ({status_counts(runs)}), {len(curves)} epoch rows")
     print(f"  -> {Path(args.results, args.experiment)}/runs.csv, curves.csv")
 

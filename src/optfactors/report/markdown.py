@@ -16,6 +16,7 @@ from optfactors.manifest import manifests
 from optfactors.report.claims import CLAIMS, Claim, ClaimResult, check_claims
 from optfactors.report.collect import load_tables, status_counts, study_tables
 from optfactors.report.figures import FIGURES, TABLES, write_tables
+from optfactors.run.atomic import atomic_write_text
 
 MARKS = {True: "✓", False: "✗", None: "—"}
 HEADER = ("claim", "what the lecture/paper says", "measured", "reproduced", "command to rerun")
@@ -167,7 +168,7 @@ def write_report(results_dir: str | Path) -> Path:
         lines += experiment_section(results_dir, experiment)
     path = results_dir / "REPORT.md"
     results_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines).rstrip() + "\n")
+    atomic_write_text(path, "\n".join(lines).rstrip() + "\n")
     return path
 
 

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from optfactors.callbacks import Diverged
 from optfactors.data import DataError
 from optfactors.run.config import ConfigError
+from optfactors.run.faults import is_resource_error
 from optfactors.run.loggers import build_loggers, close_wandb, run_summary
 from optfactors.run.record import (
     finished_record,
@@ -92,7 +93,8 @@ def execute(stage: Stage, cfg: DictConfig) -> dict[str, Any]:
     A bad config or data file (ConfigError, DataError) is raised and leaves no record. With ``resume``, a run
     whose record is final (``ok`` or ``diverged``) is skipped. Otherwise the record is written whatever
     happens: ``ok``; ``diverged`` (the work raised `Diverged`); or ``failed`` (any other exception, Ctrl-C, a
-    SIGTERM), with ``<run_key>.traceback.txt`` beside it, and the exception re-raised.
+    SIGTERM), with ``<run_key>.traceback.txt`` beside it, and the exception re-raised. A resource error (full
+    disk, no permission: `optfactors.run.faults`) is re-raised without a record.
     """
     config = stage.settings(cfg)
     key = run_key(config)
@@ -117,17 +119,22 @@ def execute(stage: Stage, cfg: DictConfig) -> dict[str, Any]:
         outcome = None
         raise
     except BaseException as err:  # also KeyboardInterrupt and SystemExit (Lightning's answer to SIGTERM)
+        if is_resource_error(err):  # a full disk, no permission: not the run's fault, and nothing is written
+            outcome = None
+            raise
         outcome["error"] = f"{type(err).__name__}: {err}"
         write_traceback(path)
         raise
     finally:
-        if outcome is not None:
-            record = _record(run, config, outcome, time.perf_counter() - start)
-            if run.rank == 0:
-                write_json_atomic(path, record)
-                _finish(stage, run, record)
-        close_wandb(run.loggers, run_summary(record), run.rank)
-        leave_process_group()
+        try:
+            if outcome is not None:
+                record = _record(run, config, outcome, time.perf_counter() - start)
+                if run.rank == 0:
+                    write_json_atomic(path, record)
+                    _finish(stage, run, record)
+        finally:
+            close_wandb(run.loggers, run_summary(record), run.rank)
+            leave_process_group()
     log.info("run %s: %s -> %s", key, record["status"], path)
     return record
 

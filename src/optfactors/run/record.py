@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +15,9 @@ import lightning
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from optfactors.run.atomic import atomic_path, atomic_write_text, remove_leftovers
 from optfactors.run.config import KNOB_DEFAULTS
+from optfactors.run.faults import set_aside
 from optfactors.run.provenance import git_commit
 from optfactors.runtime import group_choices
 
@@ -133,24 +134,33 @@ def provenance(cfg: DictConfig, config: dict[str, Any]) -> dict[str, Any]:
 
 def write_traceback(path: Path) -> None:
     """Save the exception being handled as ``<record>.traceback.txt`` beside the record at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.with_suffix(".traceback.txt").write_text(traceback.format_exc())
+    atomic_write_text(path.with_suffix(".traceback.txt"), traceback.format_exc())
+
+
+def parse_record(path: Path) -> dict[str, Any]:
+    """The record at ``path``; ValueError if the file is not one (cut short, garbled)."""
+    record = json.loads(path.read_text())
+    if not isinstance(record, dict) or record.get("status") not in STATUSES:
+        raise ValueError("not a run record")
+    return record
 
 
 def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The record at ``path``, or None if there is none."""
+    """The record at ``path``, or None if there is none; an unreadable one is set aside (``.corrupt``) with
+    one warning line, and its run counts as not done."""
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text())
+        return parse_record(path)
     except FileNotFoundError:
+        return None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, not a record
+        set_aside(path, err, "the run will be done again")
         return None
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(data, tmp, indent=1, allow_nan=True)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+    """Write ``data`` as JSON to ``path`` through `atomic_path`: never half a file (and no leftovers of a
+    writer killed before)."""
+    remove_leftovers(path)
+    with atomic_path(path) as tmp, tmp.open("w") as file:
+        json.dump(data, file, indent=1, allow_nan=True)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
@@ -16,6 +15,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from optfactors import CONF_DIR
+from optfactors.run.checkpoint_io import load_checkpoint, readable_checkpoint
 from optfactors.run.record import checkpoint_dir, read_record, record_path
 from optfactors.stages.train import train
 
@@ -50,7 +50,7 @@ def compose_source(overrides: list[str]) -> DictConfig:
 def load_model(cfg: DictConfig, checkpoint: Path) -> nn.Module:
     """The model of ``cfg`` with the weights and buffers of a task checkpoint (``last.ckpt``), on the CPU."""
     model = instantiate(cfg.model)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+    state = load_checkpoint(checkpoint)["state_dict"]
     weights = {k.removeprefix(MODEL_PREFIX): v for k, v in state.items() if k.startswith(MODEL_PREFIX)}
     try:
         model.load_state_dict(weights)
@@ -67,10 +67,11 @@ def source_key(overrides: list[str]) -> str:
 def solution(overrides: list[str]) -> Solution:
     """The trained model of the run ``optfactors <overrides>`` composes.
 
-    Reused when its record says ``ok`` and its ``last.ckpt`` was kept (``checkpoint.keep=true``); trained
-    otherwise, through `optfactors.stages.train.train` with the same config (so its record and checkpoint land
-    where that experiment's own sweep puts them, and a later sweep of it skips the run). A run that
-    diverged (recorded so, or now) has no solution to analyse: SourceError, without training it again.
+    Reused when its record says ``ok`` and its ``last.ckpt`` was kept (``checkpoint.keep=true``) and can be
+    read (an unreadable one is set aside as ``last.ckpt.corrupt``); trained otherwise, through
+    `optfactors.stages.train.train` with the same config (so its record and checkpoint land where that
+    experiment's own sweep puts them, and a later sweep of it skips the run). A run that diverged (recorded
+    so, or now) has no solution to analyse: SourceError, without training it again.
     """
     cfg = compose_source(overrides)
     key = train.key(cfg)
@@ -79,7 +80,8 @@ def solution(overrides: list[str]) -> Solution:
     record = read_record(path)
     if record is not None and record["status"] == "diverged":  # same config and seed: it would diverge again
         raise SourceError(f"source run {cfg.experiment_name}/{key} ended diverged: {record.get('error')}")
-    trained_now = not (record is not None and record["status"] == "ok" and checkpoint.is_file())
+    finished = record is not None and record["status"] == "ok"
+    trained_now = not (finished and readable_checkpoint(checkpoint, "its run is trained again"))
     if trained_now:
         log.info("source run %s/%s has no kept checkpoint: training it (%s)", cfg.experiment_name, key, path)
         cfg.resume = False

@@ -4,7 +4,6 @@ stage, `train` (validate -> train -> test)."""
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -28,7 +27,9 @@ from optfactors.callbacks import (
     UpdateTimer,
 )
 from optfactors.data import DataError, load_arrays
+from optfactors.run.checkpoint_io import AtomicCheckpointIO, remove_checkpoints, resumable_checkpoint
 from optfactors.run.config import ConfigError, check_choices, validate
+from optfactors.run.faults import is_resource_error, one_line_faults
 from optfactors.run.lifecycle import Run, Stage
 from optfactors.run.provenance import DirtyTreeError, check_results_dir
 from optfactors.run.record import (
@@ -162,7 +163,7 @@ def fit(run: Run) -> None:
     timer = UpdateTimer()
     history = EpochHistory(timer)
     ckpt_dir = checkpoint_dir(cfg.paths.results, cfg.experiment_name, run.key)
-    resume_from = str(ckpt_dir / "last.ckpt") if cfg.resume and (ckpt_dir / "last.ckpt").exists() else None
+    resume_from = resumable_checkpoint(ckpt_dir) if cfg.resume else None
     trainer: pl.Trainer | None = None
     try:
         pl.seed_everything(cfg.seed, verbose=False)
@@ -174,6 +175,7 @@ def fit(run: Run) -> None:
             logger=run.loggers,
             default_root_dir=cfg.paths.output,
             enable_checkpointing=bool(cfg.checkpoint.every_n_epochs),
+            plugins=[AtomicCheckpointIO()],
         )
         if resume_from:
             log.info("run %s continues from its checkpoint %s", run.key, resume_from)
@@ -199,7 +201,7 @@ def drop_checkpoint(run: Run, record: dict[str, Any]) -> None:
     """Delete a finished run's checkpoint unless ``checkpoint.keep`` (a later analysis reads it)."""
     cfg = run.cfg
     if record["status"] in FINAL_STATUSES and not cfg.checkpoint.keep:
-        shutil.rmtree(checkpoint_dir(cfg.paths.results, cfg.experiment_name, run.key), ignore_errors=True)
+        remove_checkpoints(checkpoint_dir(cfg.paths.results, cfg.experiment_name, run.key))
 
 
 #: Training: `train(cfg)` runs one config to its record (`optfactors.run.lifecycle.execute`).
@@ -222,12 +224,14 @@ def stage_of(cfg: DictConfig) -> Stage:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+@one_line_faults
 def main(cfg: DictConfig) -> None:
     """Run and record one run: training, or the analysis stage ``cfg.stage`` names.
 
     A single run with a bad config or data file prints one line and exits with code 2; a failing run
     raises. In a multirun neither stops the sweep: the job's outcome is written to its folder and the
-    sweep monitor (optfactors.run.sweep) sums them up at the end and sets the exit code.
+    sweep monitor (optfactors.run.sweep) sums them up at the end and sets the exit code. A full disk, a
+    refused write or a SIGTERM prints one line and exits (1, 143), in a sweep too (`one_line_faults`).
     """
     outcome: dict[str, Any]
     try:
@@ -253,7 +257,7 @@ def main(cfg: DictConfig) -> None:
         log.error("invalid run: %s error: %s", kind, err)
         outcome = {"run_key": None, "status": "invalid", "error": f"{kind} error: {err}"}
     except Exception as err:
-        if not is_multirun():
+        if not is_multirun() or is_resource_error(err):
             raise
         log.exception("run failed")
         outcome = {

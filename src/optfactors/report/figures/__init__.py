@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from optfactors.report.collect import markdown_table, study_tables
 from optfactors.report.figures.style import use_style
+from optfactors.run.atomic import atomic_path, atomic_write_text
 
 FigureFn = Callable[[pd.DataFrame, pd.DataFrame], Figure]
 TableFn = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
@@ -63,8 +64,8 @@ def write_tables(results_dir: str | Path) -> list[Path]:
             continue
         table = fn(*tables)
         base = Path(results_dir) / experiment / name
-        table.to_csv(base.with_suffix(".csv"), index=False)
-        base.with_suffix(".md").write_text(markdown_table(table) + "\n")
+        atomic_write_text(base.with_suffix(".csv"), table.to_csv(index=False))
+        atomic_write_text(base.with_suffix(".md"), markdown_table(table) + "\n")
         written += [base.with_suffix(".csv"), base.with_suffix(".md")]
     return written
 
@@ -98,7 +99,8 @@ def draw_all(results_dir: str | Path) -> list[Path]:
             fig = spec.fn(*tables)  # a bare Figure, not registered with pyplot: freed when dropped
             for fmt, metadata in FORMATS.items():
                 path = out_dir / f"{spec.name}.{fmt}"
-                fig.savefig(path, dpi=150, metadata=metadata)
+                with atomic_path(path) as tmp:
+                    fig.savefig(tmp, dpi=150, metadata=metadata)
                 written.append(path)
     return written
 
