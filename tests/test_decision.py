@@ -1,11 +1,14 @@
 """The decision rule: every function gives ✓, ✗ and — on synthetic seeds; t-intervals and Welch's degrees of
-freedom match a hand computation; the bootstrap is reproducible and covers the truth; the partial Spearman
-correlation removes a correlation made only by two clusters; too few seeds give — with the reason; the cells
-print as REPORT.md shows them."""
+freedom match a hand computation; the bootstrap is reproducible, covers the truth and gives — when more than
+10 % of its resamples are undefined; rank tests with few points take an exact permutation p (hand-counted
+orderings), more points the t approximation; the partial Spearman correlation removes a correlation made
+only by two clusters; too few seeds give — with the reason; the cells print as REPORT.md shows them."""
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -205,6 +208,30 @@ def test_bootstrap_drops_and_counts_resamples_where_the_statistic_is_not_finite(
     assert math.isfinite(d.high) and d.verdict is True
 
 
+def test_bootstrap_gives_no_verdict_when_more_than_a_tenth_of_resamples_are_undefined():
+    values = np.array([0.0, 0.0, 1.0])  # a resample of only zeros: 1 / 0 (probability 8/27)
+    d = decide_bootstrap(lambda x: 1 / x.mean(), [values], threshold=0.1)
+    dropped = int(d.method.split(", ")[1].split(" dropped")[0].replace(",", ""))
+    assert 2500 < dropped < 3400
+    assert (d.effect, d.verdict) == (3.0, None)
+    assert d.reason == f"{dropped:,} of 10,000 resamples undefined (> 10 %)"
+    assert math.isnan(d.low) and math.isnan(d.high)
+    assert d.text() == "+3.00 (no interval), n = 3"
+
+    def undefined_in_resamples(k: int) -> Callable[[np.ndarray], float]:  # call 0 is the data
+        calls = itertools.count()
+        return lambda x: math.nan if 1 <= next(calls) <= k else x.mean()
+
+    values = np.array([1.0, 2.0, 3.0])
+    tenth = decide_bootstrap(undefined_in_resamples(10), [values], n_resamples=100)
+    assert tenth.method == "bootstrap (100 resamples over seeds, 10 dropped: not finite)"
+    assert tenth.verdict is True
+    more = decide_bootstrap(undefined_in_resamples(11), [values], n_resamples=100)
+    assert (more.verdict, more.reason) == (None, "11 of 100 resamples undefined (> 10 %)")
+    with pytest.raises(ValueError, match="n_resamples"):
+        decide_bootstrap(lambda x: x.mean(), [values], n_resamples=0)
+
+
 def test_paired_bootstrap_resamples_the_same_seeds_in_every_group():
     b = np.array([1.0, 5.0, 2.0, 8.0])
     paired = decide_bootstrap(lambda x, y: (x - y).mean(), [b + 2.0, b], paired=True, n_resamples=1000)
@@ -245,7 +272,7 @@ def test_rank_is_scipys_spearman_with_a_fisher_z_interval():
     assert (d.effect, d.p) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
     z, half = math.atanh(d.effect), 1.959964 * math.sqrt(1.06 / 7)
     assert (d.low, d.high) == (pytest.approx(math.tanh(z - half)), pytest.approx(math.tanh(z + half)))
-    assert (d.verdict, d.side, d.ns, d.method) == (True, "negative", (10,), "Spearman")
+    assert (d.verdict, d.side, d.ns, d.method) == (True, "negative", (10,), "Spearman, t approximation")
     assert d.reason.startswith("significant with the claimed sign: p = ")
     assert decide_rank(sharpness, accuracy, side="positive").verdict is False
     weak = decide_rank(sharpness, np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0]))
@@ -254,6 +281,50 @@ def test_rank_is_scipys_spearman_with_a_fisher_z_interval():
     assert decide_rank([1.0, 2.0, 3.0], [2.0, 2.0, 2.0]).reason == "x or y constant: no ρ"
     with pytest.raises(ValueError, match="side"):
         decide_rank(sharpness, accuracy, side="above")
+
+
+def test_rank_tests_with_up_to_8_points_take_an_exact_permutation_p():
+    four = decide_rank([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0], side="positive")
+    # of the 24 orderings of y, only this one (ρ = 1) and its reverse (ρ = -1) reach |ρ| = 1
+    assert (four.effect, four.p) == (pytest.approx(1.0), pytest.approx(2 / 24))
+    assert (four.verdict, four.reason) == (None, "not significant: p = 0.083 >= 0.05")
+    assert four.method == "Spearman, exact permutation p"
+    five = decide_rank([1.0, 2.0, 3.0, 4.0, 5.0], [5.0, 4.0, 3.0, 2.0, 1.0])
+    assert (five.p, five.verdict) == (pytest.approx(2 / 120), True)
+    assert decide_rank([1.0, 2.0, 3.0, 4.0, 5.0], [5.0, 4.0, 3.0, 2.0, 1.0], side="positive").verdict is False
+    # 8 points, reversed but for one adjacent swap (ρ = -(1 - 6 * 2 / 504)): |ρ| is reached by the reversal,
+    # its 7 adjacent swaps and their 8 mirror images, 16 of 8! = 40,320 orderings
+    eight = decide_rank(np.arange(8.0), [8.0, 6.0, 7.0, 5.0, 4.0, 3.0, 2.0, 1.0])
+    assert (eight.effect, eight.p) == (pytest.approx(-(1 - 12 / 504)), pytest.approx(16 / 40_320))
+    x, y = np.array([0.3, 1.2, -0.5, 2.0, 0.9, 1.1]), np.array([1.0, 3.0, 1.0, 2.0, 0.5, 4.0])  # y tied
+    rho = stats.spearmanr(x, y).statistic
+    rhos = [stats.spearmanr(x, y[list(o)]).statistic for o in itertools.permutations(range(6))]
+    assert decide_rank(x, y).p == pytest.approx(np.mean(np.abs(rhos) >= abs(rho) - 1e-12))
+
+
+def test_rank_tests_with_more_than_8_points_keep_the_t_approximation():
+    rng = np.random.default_rng(11)
+    for n in (9, 12):
+        x = rng.normal(size=n)
+        y = -x + rng.normal(size=n)
+        d = decide_rank(x, y)
+        assert (d.p, d.method) == (pytest.approx(stats.spearmanr(x, y).pvalue), "Spearman, t approximation")
+
+
+def test_partial_spearman_permutes_y_within_the_levels_of_a_categorical_covariate():
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    regime = np.repeat([0.0, 1.0], 4)
+    within = np.array([2.0, 4.0, 1.0, 3.0])  # uncorrelated with x's order within each regime
+    y = np.concatenate([within, within + 4])
+    assert decide_rank(x, y).effect == pytest.approx(1 - 6 * 20 / 504)  # pooled: d = ±1, ±2
+    clusters = decide_rank(x, y, side="positive", covariate=regime)
+    # within regimes ρ = 0, which every one of the 4! * 4! = 576 orderings reaches
+    assert (clusters.effect, clusters.p, clusters.verdict) == (pytest.approx(0.0), pytest.approx(1.0), None)
+    assert clusters.method == "partial Spearman, exact permutation p within covariate levels"
+    ordered = decide_rank(x, x, side="positive", covariate=regime)
+    # ρ = 1: of the 576 orderings within regimes only this one and reversing both regimes reach |ρ| = 1
+    assert (ordered.effect, ordered.p, ordered.verdict) == (pytest.approx(1.0), pytest.approx(2 / 576), True)
+    assert decide_rank(x, x, side="positive").p == pytest.approx(2 / 40_320)
 
 
 def _two_clusters(within: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -273,16 +344,32 @@ def test_partial_spearman_removes_a_correlation_made_by_two_clusters():
     ranks = [stats.rankdata(v) for v in (x, y)]
     residuals = [r - np.where(regime == 1, r[regime == 1].mean(), r[regime == 0].mean()) for r in ranks]
     rho = np.corrcoef(*residuals)[0, 1]
-    p = 2 * stats.t.sf(abs(rho) * math.sqrt(27 / (1 - rho**2)), 27)
-    assert (partial.effect, partial.p) == (pytest.approx(rho), pytest.approx(p))
-    assert abs(partial.effect) < 0.3 and partial.verdict is None and partial.method == "partial Spearman"
+    assert partial.effect == pytest.approx(rho)
+    # 15! * 15! orderings within regimes: 10,000 random ones, p = (1 + count) / (1 + 10,000)
+    assert partial.method == (
+        "partial Spearman, Monte Carlo permutation p within covariate levels (10,000 random orderings)"
+    )
+    assert partial.p * 10_001 == pytest.approx(round(partial.p * 10_001))
+    assert partial == decide_rank(x, y, side="positive", covariate=regime)
+    t_p = 2 * stats.t.sf(abs(rho) * math.sqrt(27 / (1 - rho**2)), 27)
+    assert partial.p == pytest.approx(t_p, abs=0.03)
+    assert abs(partial.effect) < 0.3 and partial.verdict is None
     assert partial.high - partial.low == pytest.approx(
         math.tanh(math.atanh(rho) + 1.959964 * math.sqrt(1.06 / 26))
         - math.tanh(math.atanh(rho) - 1.959964 * math.sqrt(1.06 / 26))
     )
     x, y, regime = _two_clusters(within=0.9)
+    assert decide_rank(x, y, side="positive", covariate=regime).p == pytest.approx(1 / 10_001)
     assert decide_rank(x, y, side="positive", covariate=regime).verdict is True
     assert decide_rank(x, y, side="negative", covariate=regime).verdict is False
+
+
+def test_partial_spearman_given_a_continuous_covariate_keeps_the_t_approximation():
+    x, y, regime = _two_clusters(within=0.0)
+    shifted = regime + np.linspace(0.0, 0.5, 30)  # 30 distinct values: not categorical
+    d = decide_rank(x, y, side="positive", covariate=shifted)
+    p = 2 * stats.t.sf(abs(d.effect) * math.sqrt(27 / (1 - d.effect**2)), 27)
+    assert (d.p, d.method) == (pytest.approx(p), "partial Spearman, t approximation")
 
 
 def test_rank_within_each_regime():
@@ -315,10 +402,11 @@ def test_text_cells():
     assert short.text("points") == "+2.25 points (no interval), n = 1 + 4"
     assert decide_mean([]).text() == "— (no interval), n = 0"
     rank = decide_rank([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], [8.0, 6.0, 7.0, 5.0, 4.0, 3.0, 2.0, 1.0])
-    assert rank.text() == "-0.98 [-1.00, -0.86], p = 3.3e-05, n = 8"
+    assert rank.text() == "-0.98 [-1.00, -0.86], p = 0.0004, n = 8"  # exact: 16 of 40,320 orderings
 
 
 def test_the_rule_for_the_report_header_is_the_module_docstring():
     assert decision.RULE in decision.__doc__
-    for phrase in ("Seeds are the unit", "before the data", "95 %", "α = 0.05", "✓", "✗", "—", "n < 2"):
+    phrases = ("Seeds are the unit", "before the data", "95 %", "α = 0.05", "✓", "✗", "—", "n < 2", "10 %")
+    for phrase in (*phrases, "exact permutation p", "n! orderings", "40,320"):
         assert phrase in decision.RULE

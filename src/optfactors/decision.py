@@ -14,24 +14,32 @@ The interval is a two-sided 95 % confidence interval for the effect: a t-interva
 exists (the mean of per-seed values or of paired per-seed differences; Welch's t with Welch-Satterthwaite
 degrees of freedom for a difference of group means or a difference of differences; a ratio as a t-interval
 on log values, exponentiated, i.e. a ratio of geometric means; a least-squares slope), otherwise a
-percentile bootstrap resampling seeds within each group (10,000 resamples, fixed random seed). Each result
-names its method.
+percentile bootstrap resampling seeds within each group (10,000 resamples, fixed random seed); resamples
+where the statistic is undefined (e.g. a zero denominator) are dropped and counted, and if more than 10 % of
+them are, there is no interval. Each result names its method.
 
 ✓ (reproduced): the whole interval lies on the claimed side of the threshold (for a claim of similarity:
 inside the band). ✗ (contradicted): the whole interval lies on the other side (outside the band).
-— (inconclusive): the interval contains the threshold, or there are too few seeds to form one (a group with
-n < 2); the result says which. A ✓ or ✗ is thus a one-sided test at the 2.5 % level.
+— (inconclusive): the interval contains the threshold, or there is none: too few seeds (a group with
+n < 2) or more than 10 % of the bootstrap resamples undefined; the result says which. A ✓ or ✗ is thus a
+one-sided test at the 2.5 % level.
 
 Rank claims ("the sharper the solution, the lower its test accuracy") are decided by Spearman's ρ and its
 two-sided p-value at α = 0.05: ✓ significant with the claimed sign, ✗ significant with the opposite sign,
 — otherwise; ρ is shown with a 95 % interval (Fisher z, variance 1.06 / (n - 3)) and n, the number of
-solutions. A correlation that two clusters could create on their own (e.g. SB and LB solutions) is decided
-within them: a partial Spearman correlation given the cluster (p from t with n - 3 degrees of freedom), or
-one decision per cluster.
+solutions. For n ≤ 8 the p-value is an exact permutation p, the share of all n! orderings of y whose |ρ|
+reaches the observed one (4 solutions in perfect order: p = 2/24 = 0.083, so a ✓ or ✗ needs at least 5);
+for n > 8 it is the t approximation (n - 2 degrees of freedom). A correlation that two clusters could create
+on their own (e.g. SB and LB solutions) is decided within them: a partial Spearman correlation given the
+cluster, its p from permuting y within clusters (exact over all such orderings when they number at most
+8! = 40,320, else 10,000 random ones with a fixed seed, p = (1 + count) / (1 + 10,000)), or one decision per
+cluster.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -49,6 +57,11 @@ LEVEL = 0.95
 ALPHA = 0.05
 #: Bootstrap resamples.
 N_RESAMPLES = 10_000
+#: Up to this many points a rank test's p is exact, over all orderings within levels (at most 8! = 40,320).
+EXACT_N = 8
+MAX_ORDERINGS = math.factorial(EXACT_N)
+#: Random orderings of a permutation p when there are more than MAX_ORDERINGS.
+N_PERMUTATIONS = 10_000
 
 #: A threshold, or a band (low, high) for side "within".
 Threshold = float | tuple[float, float]
@@ -264,7 +277,10 @@ def decide_bootstrap(
 ) -> Decision:
     """``statistic(*groups)`` with a percentile bootstrap interval: seeds resampled with replacement within
     each group, or the same seed indices in every group when ``paired``. Deterministic for a given ``seed``;
-    resamples where the statistic is not finite are dropped and counted in the method."""
+    resamples where the statistic is not finite are dropped and counted in the method, and if more than 10 %
+    of them are, there is no interval (verdict —)."""
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, not {n_resamples}")
     names, arrays = _groups(groups)
     ns = tuple(len(a) for a in arrays)
     if paired and len(set(ns)) > 1:
@@ -288,9 +304,11 @@ def decide_bootstrap(
             dtype=float,
         )
     finite = values[np.isfinite(values)]
-    method = _bootstrap_method(paired, n_resamples, dropped=n_resamples - len(finite))
-    if not len(finite):
-        return _no_interval(effect, ns, method, threshold, side, "no resample with a finite statistic")
+    dropped = n_resamples - len(finite)
+    method = _bootstrap_method(paired, n_resamples, dropped)
+    if 10 * dropped > n_resamples:
+        why = f"{dropped:,} of {n_resamples:,} resamples undefined (> 10 %)"
+        return _no_interval(effect, ns, method, threshold, side, why)
     low, high = np.percentile(finite, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
     return decide_interval(effect, low, high, threshold, side, ns, method)
 
@@ -316,6 +334,66 @@ def _rank_residuals(values: np.ndarray, design: np.ndarray) -> np.ndarray:
     return ranks - design @ np.linalg.lstsq(design, ranks, rcond=None)[0]
 
 
+def _levels(columns: np.ndarray) -> list[np.ndarray] | None:
+    """Indices of each level of a categorical covariate (at most n / 2 distinct rows), None if it is not."""
+    values, inverse = np.unique(columns, axis=0, return_inverse=True)
+    if len(values) > len(columns) / 2:
+        return None
+    inverse = inverse.reshape(-1)
+    return [np.flatnonzero(inverse == level) for level in range(len(values))]
+
+
+def _enumerable(levels: Sequence[np.ndarray]) -> bool:
+    """Whether the orderings within levels number at most MAX_ORDERINGS (a level of 9 is already too many)."""
+    return math.prod(math.factorial(min(len(level), EXACT_N + 1)) for level in levels) <= MAX_ORDERINGS
+
+
+@functools.cache
+def _permutations(m: int) -> np.ndarray:
+    """All m! orderings of range(m), one per row (read-only: cached)."""
+    orderings = np.array(list(itertools.permutations(range(m))), dtype=np.intp)
+    orderings.flags.writeable = False
+    return orderings
+
+
+def _orderings(levels: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """Orderings of n points that move each point only within its level, one per row: all of them if
+    enumerable, else N_PERMUTATIONS random ones (fixed seed)."""
+    if _enumerable(levels):
+        rows = np.arange(n)[None, :]
+        for level in levels:
+            block = level[_permutations(len(level))]
+            rows = np.repeat(rows, len(block), axis=0)
+            rows[:, level] = np.tile(block, (len(rows) // len(block), 1))
+        return rows
+    rng = np.random.default_rng(0)
+    rows = np.tile(np.arange(n), (N_PERMUTATIONS, 1))
+    for level in levels:
+        rows[:, level] = rng.permuted(np.tile(level, (N_PERMUTATIONS, 1)), axis=1)
+    return rows
+
+
+def _permutation_p(rx: np.ndarray, ry: np.ndarray, rho: float, levels: Sequence[np.ndarray]) -> float:
+    """Two-sided permutation p of ρ between rank residuals: the share of orderings of y within levels with
+    |ρ| at least the observed (exact), or (1 + count) / (1 + N_PERMUTATIONS) over random ones. Permuting
+    within levels commutes with the regression on covariates constant within levels, so ry need not be
+    refitted."""
+    rows = _orderings(levels, len(ry))
+    rhos = ry[rows] @ rx / math.sqrt((rx @ rx) * (ry @ ry))
+    count = int(np.count_nonzero(np.abs(rhos) >= abs(rho) - 1e-9))
+    return count / len(rows) if _enumerable(levels) else (1 + count) / (1 + len(rows))
+
+
+def _rank_method(k: int, levels: Sequence[np.ndarray] | None) -> str:
+    name = "partial Spearman" if k else "Spearman"
+    if levels is None:
+        return f"{name}, t approximation"
+    within = " within covariate levels" if k else ""
+    if _enumerable(levels):
+        return f"{name}, exact permutation p{within}"
+    return f"{name}, Monte Carlo permutation p{within} ({N_PERMUTATIONS:,} random orderings)"
+
+
 def _rank_verdict(rho: float, p: float, side: str, alpha: float) -> tuple[bool | None, str]:
     if not p < alpha:
         return None, f"not significant: p = {p:.2g} >= {alpha:g}"
@@ -331,10 +409,12 @@ def decide_rank(
     alpha: float = ALPHA,
     covariate: ArrayLike | None = None,
 ) -> Decision:
-    """Spearman's ρ(x, y), two-sided p (t with n - 2 df, as scipy's spearmanr) against ``alpha``, and a
-    Fisher-z interval (variance 1.06 / (n - 3 - k)). With ``covariate`` (n values, or n x k): the partial
-    Spearman correlation, the rank residuals of x and y after regressing each on the covariates' ranks,
-    p from t with n - 2 - k df."""
+    """Spearman's ρ(x, y), its two-sided p against ``alpha`` and a Fisher-z interval (variance
+    1.06 / (n - 3 - k)); p is exact over all n! orderings of y for n <= EXACT_N, else from t with n - 2 df
+    (as scipy's spearmanr). With ``covariate`` (n values, or n x k): the partial Spearman correlation, the
+    rank residuals of x and y after regressing each on the covariates' ranks; p from permuting y within the
+    covariate's levels if it is categorical (at most n / 2 distinct values; exact up to MAX_ORDERINGS
+    orderings, else N_PERMUTATIONS random ones), else from t with n - 2 - k df."""
     if side not in RANK_SIDES:
         raise ValueError(f"side must be one of {RANK_SIDES}, not {side!r}")
     x, y = _values(x), _values(y)
@@ -346,7 +426,9 @@ def decide_rank(
         raise ValueError("covariate values must be finite")
     design = np.column_stack([np.ones(n), *(stats.rankdata(c) for c in columns.T)])
     k = columns.shape[1]
-    method = "Spearman" if k == 0 else "partial Spearman"
+    all_of_y = [np.arange(n)] if n <= EXACT_N else None
+    levels = _levels(columns) if k else all_of_y
+    method = _rank_method(k, levels)
     df = n - 2 - k
     undecided = Decision(math.nan, math.nan, math.nan, (n,), method, 0.0, side, None, "")
     if df < 1:
@@ -355,9 +437,12 @@ def decide_rank(
     if min(np.abs(rx).max(), np.abs(ry).max()) < 1e-9 * n:
         return replace(undecided, reason="x or y constant" + (" given the covariate" if k else "") + ": no ρ")
     rho = float(np.clip(rx @ ry / math.sqrt((rx @ rx) * (ry @ ry)), -1.0, 1.0))
-    with np.errstate(divide="ignore"):
-        t = rho * np.sqrt(np.divide(df, max(1.0 - rho**2, 0.0)))
-    p = float(2 * stats.t.sf(abs(t), df))
+    if levels is None:
+        with np.errstate(divide="ignore"):
+            t = rho * np.sqrt(np.divide(df, max(1.0 - rho**2, 0.0)))
+        p = float(2 * stats.t.sf(abs(t), df))
+    else:
+        p = _permutation_p(rx, ry, rho, levels)
     low, high = math.nan, math.nan
     if df > 1:
         with np.errstate(divide="ignore"):
