@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # one process per core with one torch thread each is ~1.6x faster than one process with every core.
 TEST_WORKERS ?= auto
 
-.PHONY: help install test test-all lint sweep reproduce collect figures report dashboard bench verify clean
+.PHONY: help install test test-all lint sweep reproduce collect figures report publish dashboard bench verify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,8 +67,10 @@ collect: install ## run records of EXP -> results/<exp>/runs.csv and curves.csv
 figures: install ## every registered figure whose tables exist -> results/figures/*.png|pdf
 	$(BIN)/python -m optfactors.report.figures --results $(RESULTS)
 
-report: install ## every registered claim, checked against the tables -> results/REPORT.md; then one W&B run per study
+report: install ## every registered claim, checked against the tables -> results/REPORT.md (offline: never goes to W&B)
 	$(BIN)/python -m optfactors.report --results $(RESULTS)
+
+publish: install ## one W&B report run per study: its tables, figures and claims (online when logged in, else offline)
 	$(BIN)/python -m optfactors.dashboards.wandb_report --results $(RESULTS)
 
 dashboard: install ## per study, a W&B report of the lecture's figures (offline: specs -> results/dashboards/)

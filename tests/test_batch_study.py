@@ -15,7 +15,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from optfactors.report.claims import CLAIMS
 from optfactors.report.collect import collect
-from optfactors.report.figures import FIGURES, TABLES, draw_all, write_tables
+from optfactors.report.figures import FIGURES, draw_all
+from optfactors.report.tables import TABLES, write_tables
 from optfactors.run.config import validate
 from optfactors.run.record import resolved_config
 from optfactors.stages.train import CONF_DIR, train

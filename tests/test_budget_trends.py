@@ -11,9 +11,11 @@ import pytest
 
 from optfactors.manifest import study
 from optfactors.report.claims import CLAIMS
-from optfactors.report.collect import collect, study_tables
-from optfactors.report.figures import draw_all, write_tables
+from optfactors.report.collect import collect
+from optfactors.report.figures import draw_all
+from optfactors.report.load import study_tables
 from optfactors.report.markdown import experiment_section
+from optfactors.report.tables import write_tables
 from optfactors.stages.train import train
 
 EPOCHS = "trainer.max_epochs"

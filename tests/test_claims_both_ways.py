@@ -19,7 +19,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from optfactors.report.claims import CLAIMS
-from optfactors.report.figures import FIGURES, TABLES
+from optfactors.report.figures import FIGURES
+from optfactors.report.tables import TABLES
 from optfactors.stages.train import CONF_DIR
 
 ROOT = Path(__file__).resolve().parents[1]

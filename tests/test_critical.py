@@ -19,12 +19,12 @@ from optfactors.analysis.critical import (
 from optfactors.report.claims import CLAIMS
 from optfactors.report.collect import collect
 from optfactors.report.figures import FIGURES, draw_all
-from optfactors.report.summaries.critical import ratio_by_initialisations
 from optfactors.run.config import ConfigError
 from optfactors.stages import critical_points as stage
 from optfactors.stages import saddle_escape as saddle
 from optfactors.stages.critical_problems import sinc
 from optfactors.stages.train import train
+from optfactors.studies.critical_points.tables import ratio_by_initialisations
 
 
 def test_exact_hessian_matches_finite_differences_of_the_gradient():

@@ -13,13 +13,13 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from optfactors.report.claims.critical_batch import (
+from optfactors.stages.train import CONF_DIR, train
+from optfactors.studies.critical_batch.claims import (
     diminishing_returns_above_the_knee,
     noise_scale_predicts_the_knee,
     perfect_scaling_below_the_knee,
 )
-from optfactors.report.summaries.critical_batch import b_simple_at_target, best_per_batch, doublings, fit_knee
-from optfactors.stages.train import CONF_DIR, train
+from optfactors.studies.critical_batch.tables import b_simple_at_target, best_per_batch, doublings, fit_knee
 
 NO_CURVES = pd.DataFrame(columns=["run_key", "epoch"])
 

@@ -8,15 +8,10 @@ import pandas as pd
 import pytest
 
 from optfactors.report.claims import CLAIMS, Claim, ClaimResult
-from optfactors.report.collect import load_tables
 from optfactors.report.figures import FIGURES, FigureSpec, draw_all
-from optfactors.report.figures.style import (
-    FALLBACK_COLOR,
-    OPTIMIZER_COLORS,
-    batch_size_color,
-    optimizer_color,
-)
+from optfactors.report.load import load_tables
 from optfactors.report.markdown import provenance_line, search_provenance_line, write_report
+from optfactors.report.style import FALLBACK_COLOR, OPTIMIZER_COLORS, batch_size_color, optimizer_color
 
 CLAIM = CLAIMS["quickstart_small_batch_better"].fn
 FIGURE = FIGURES["quickstart_batch_size"].fn

@@ -9,8 +9,8 @@ import pytest
 
 from optfactors.report.claims import CLAIMS
 from optfactors.report.collect import collect
-from optfactors.report.figures import TABLES
-from optfactors.report.figures.keskar import search
+from optfactors.report.tables import TABLES
+from optfactors.studies.keskar_gap_search.figures import search
 
 SIMILAR = CLAIMS["sb_lb_similar_training_accuracy"].fn
 GAP = CLAIMS["lb_lower_test_accuracy"].fn

@@ -12,7 +12,8 @@ from hydra.utils import instantiate
 
 from optfactors.report.claims import CLAIMS
 from optfactors.report.collect import collect
-from optfactors.report.figures import FIGURES, draw_all, write_tables
+from optfactors.report.figures import FIGURES, draw_all
+from optfactors.report.tables import write_tables
 from optfactors.stages.train import train
 
 TINY = (

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from optfactors.device import device_name, names_a_gpu
 from optfactors.run import provenance
-from optfactors.runtime import device_name, names_a_gpu
 
 
 @pytest.fixture

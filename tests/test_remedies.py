@@ -18,11 +18,14 @@ from omegaconf import OmegaConf
 from optfactors.analysis import hessian, sharpness
 from optfactors.analysis.noise_scale import measure_noise_scale
 from optfactors.data import analysis_batches
-from optfactors.report.claims.remedies import a_remedy_closes_half_the_gap, gap_closing_remedies_are_flatter
-from optfactors.report.summaries.remedies import LB, SB, remedy_summary
 from optfactors.run.record import checkpoint_dir
 from optfactors.stages.solutions import load_model
 from optfactors.stages.train import CONF_DIR, train
+from optfactors.studies.large_batch_remedies.claims import (
+    a_remedy_closes_half_the_gap,
+    gap_closing_remedies_are_flatter,
+)
+from optfactors.studies.large_batch_remedies.tables import LB, SB, remedy_summary
 
 REMEDIES = ["linear_scaling_warmup", "ghost_bn_longer", "sam", "swa", "lars", "lamb"]
 

@@ -110,7 +110,8 @@ def test_rekey_renames_records_and_checkpoints_and_rewrites_only_keys(make_cfg, 
     config = train.settings(make_cfg("experiment=quickstart", "data.batch_size=32"))
     old, new = legacy_run_key(config), run_key(config)
     runs = results / "quickstart" / "runs"
-    write_json_atomic(runs / f"{old}.json", {"run_key": old, "experiment": "quickstart", "config": config})
+    record = {"run_key": old, "experiment": "quickstart", "status": "ok", "config": config}
+    write_json_atomic(runs / f"{old}.json", record)
     (results / "quickstart" / "checkpoints" / old).mkdir(parents=True)
     table = f"run_key,test_acc\n{old},97.12345678\n"
     (results / "quickstart" / "curves.csv").write_text(table)

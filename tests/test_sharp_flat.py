@@ -15,7 +15,8 @@ import torch
 from optfactors.analysis import landscape
 from optfactors.report.claims import CLAIMS
 from optfactors.report.collect import collect
-from optfactors.report.figures import FIGURES, TABLES, draw_all, write_tables
+from optfactors.report.figures import FIGURES, draw_all
+from optfactors.report.tables import TABLES, write_tables
 
 EXPERIMENT = "sharp_flat"
 #: keskar_gap shrunk as in test_batch_study's miniature (early stopping after 2 epochs), CSV logging only, on

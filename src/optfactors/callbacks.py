@@ -12,7 +12,7 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import RichProgressBar
 
-from optfactors.runtime import synchronize
+from optfactors.device import synchronize
 
 
 class Diverged(RuntimeError):

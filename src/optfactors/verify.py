@@ -107,7 +107,8 @@ def compare_study(committed_dir: Path, rerun_dir: Path, rtol: float = 0.0) -> Dr
 
 def other_device(committed_dir: Path, rerun_dir: Path) -> str | None:
     """Why a rerun cannot be compared exactly with the committed runs: it ran on another device (another CPU
-    model, kernel instruction set or thread count: ``runtime.device_name``); None if on the same one."""
+    model, kernel instruction set or thread count: `optfactors.device.device_name`); None if on the same
+    one."""
     try:
         committed, rerun = (
             sorted(set(pd.read_csv(folder / "runs.csv")["device"].dropna()))

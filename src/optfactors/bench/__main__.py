@@ -15,8 +15,8 @@ import torch
 from optfactors.bench import analysis_cost, compute, data_path, end_to_end, framework, history, suite
 from optfactors.bench.core import as_markdown, write
 from optfactors.bench.figure import save_bench_figure
+from optfactors.device import cpu_model
 from optfactors.run.provenance import git_commit
-from optfactors.runtime import cpu_model
 
 
 def machine() -> str:

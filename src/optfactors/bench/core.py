@@ -13,9 +13,9 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from optfactors.report.collect import markdown_table
+from optfactors.device import default_device, synchronize
+from optfactors.report.load import markdown_table
 from optfactors.run.atomic import atomic_write_text
-from optfactors.runtime import default_device, synchronize
 from optfactors.stages.train import CONF_DIR
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from optfactors.report.figures import FORMATS
-from optfactors.report.figures.style import use_style
+from optfactors.report.style import use_style
 from optfactors.run.atomic import atomic_path
 
 

@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 
 from optfactors.bench.core import Measurement, compared, project_config
 from optfactors.data import BatchLoader, load_arrays, to_image_tensor
-from optfactors.runtime import default_device, synchronize
+from optfactors.device import default_device, synchronize
 
 #: CLI run epoch / plain epoch, by batch size (the issue tracker's targets).
 TARGETS = {1: "<= 1.5", 32: "<= 1.25", 128: "<= 1.1", 1024: "<= 1.1"}

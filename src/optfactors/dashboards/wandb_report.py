@@ -3,10 +3,10 @@ runs) holding its tables (``tables/runs``, ``tables/claims`` and every registere
 ``wandb.Table``), its figures (``figures/<name>``) and its claim outcomes (summary ``claims/<id>``: true,
 false or null for not decided).
 
-Usage: ``python -m optfactors.dashboards.wandb_report [--results DIR]`` (the last step of ``make report``).
+Usage: ``python -m optfactors.dashboards.wandb_report [--results DIR]`` (``make publish``).
 Online when logged in to W&B, else offline into ``<DIR>/wandb/`` (``wandb sync`` uploads it later). It reads
-only what ``make report`` wrote, and a W&B failure is one printed line, never an error:
-the report is already written.
+only what ``make report`` wrote, and a W&B failure is one printed line, never an error: the report is already
+written.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from typing import Any
 import pandas as pd
 
 from optfactors.report.claims import CLAIMS, check_claims
-from optfactors.report.collect import load_tables, status_counts
-from optfactors.report.figures import FIGURES, TABLES
+from optfactors.report.collect import status_counts
+from optfactors.report.figures import FIGURES
+from optfactors.report.load import load_tables
 from optfactors.report.markdown import MARKS, experiments
+from optfactors.report.tables import TABLES
 from optfactors.run.wandb_target import wandb_project
 
 
@@ -86,7 +88,7 @@ def study_content(
 
 def log_study(results_dir: Path, study: str, project: str, entity: str | None, mode: str) -> str:
     """Log one study's report run; return where it went (its URL online, its folder offline)."""
-    import wandb  # here, so that a missing or broken wandb never stops `make report`
+    import wandb  # here, so that a missing or broken wandb never stops `make publish`
 
     tables, figures, summary = study_content(results_dir, study)
     runs = tables["tables/runs"]

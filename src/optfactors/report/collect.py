@@ -15,15 +15,12 @@ from typing import Any
 
 import pandas as pd
 
-from optfactors.manifest import manifests
+from optfactors.report.load import load_tables
 from optfactors.run.atomic import atomic_write_text
 from optfactors.run.config import train_size
 from optfactors.run.faults import reason
 from optfactors.run.naming import method_columns
 from optfactors.run.record import STATUSES, parse_record
-
-#: The runs.csv column of the (global) batch size.
-BATCH_SIZE = "data.batch_size"
 
 #: Config columns left out of runs.csv: where files were on the machine that ran, not what was run.
 LOCAL_COLUMNS = ("paths.results", "paths.output", "data.root", "profile.results_suffix")
@@ -126,60 +123,10 @@ def collect(
     return runs, curves
 
 
-def load_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """An experiment's ``runs.csv`` and ``curves.csv``, or None if either is missing.
-
-    ``curves.csv`` is empty (no columns) when no run finished an epoch; it then loads as an empty table.
-    """
-    exp_dir = Path(results_dir) / experiment
-    runs_csv, curves_csv = exp_dir / "runs.csv", exp_dir / "curves.csv"
-    if not (runs_csv.is_file() and curves_csv.is_file()):
-        return None
-    try:
-        curves = pd.read_csv(curves_csv, low_memory=False)
-    except pd.errors.EmptyDataError:
-        curves = pd.DataFrame(columns=["run_key", "epoch"])
-    return pd.read_csv(runs_csv), curves
-
-
-def study_tables(results_dir: str | Path, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """The tables a study's claims, summary tables and figures read: its own (:func:`load_tables`) and, for a
-    budget study, those of the study it extends appended (their ``experiment`` column tells them apart)."""
-    tables = load_tables(results_dir, experiment)
-    manifest = manifests().get(experiment)
-    extends = manifest.extends if manifest is not None else None
-    extended = load_tables(results_dir, extends) if extends is not None and tables else None
-    if extended is None:
-        return tables
-    runs, curves = (pd.concat(pair, ignore_index=True) for pair in zip(tables, extended, strict=True))
-    return runs, curves
-
-
 def status_counts(runs: pd.DataFrame) -> str:
     """``"3 ok, 1 diverged, 0 failed"``: how many runs ended in each status."""
     counts = runs["status"].value_counts()
     return ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES)
-
-
-def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs that finished with status ok (the only ones that enter means)."""
-    return runs[runs["status"] == "ok"]
-
-
-def seed_std(value: float) -> float:
-    """A standard deviation over seeds, 0.0 where one seed leaves it undefined (NaN)."""
-    return 0.0 if pd.isna(value) else float(value)
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """A DataFrame as a GitHub Markdown table (cells as they print; ``|`` escaped)."""
-
-    def row(cells: list) -> str:
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-    lines = [row(list(table.columns)), row(["---"] * len(table.columns))]
-    lines += [row(["" if pd.isna(v) else v for v in values]) for values in table.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,14 +146,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"optfactors-collect: {err}")
     print(f"{args.experiment}: {len(runs)} runs ({status_counts(runs)}), {len(curves)} epoch rows")
     print(f"  -> {Path(args.results, args.experiment)}/runs.csv, curves.csv")
-
-
-def stage_rows(curves: pd.DataFrame, table: str) -> pd.DataFrame:
-    """The rows of one of an analysis stage's tables (``table`` column of curves.csv), all-empty columns
-    dropped."""
-    if "table" not in curves.columns:
-        return pd.DataFrame()
-    return curves[curves["table"] == table].dropna(axis=1, how="all")
 
 
 if __name__ == "__main__":

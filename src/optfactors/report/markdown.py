@@ -14,8 +14,10 @@ import pandas as pd
 
 from optfactors.manifest import manifests
 from optfactors.report.claims import CLAIMS, Claim, ClaimResult, check_claims
-from optfactors.report.collect import load_tables, status_counts, study_tables
-from optfactors.report.figures import FIGURES, TABLES, write_tables
+from optfactors.report.collect import status_counts
+from optfactors.report.figures import FIGURES
+from optfactors.report.load import load_tables, study_tables
+from optfactors.report.tables import TABLES, write_tables
 from optfactors.run.atomic import atomic_write_text
 
 MARKS = {True: "✓", False: "✗", None: "—"}

@@ -16,8 +16,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from optfactors.callbacks import Diverged
 from optfactors.data import DataError
+from optfactors.device import device_name
 from optfactors.run.config import ConfigError
 from optfactors.run.faults import is_resource_error
+from optfactors.run.launch import leave_process_group
 from optfactors.run.loggers import build_loggers, close_wandb, run_summary
 from optfactors.run.record import (
     finished_record,
@@ -28,7 +30,6 @@ from optfactors.run.record import (
     write_json_atomic,
     write_traceback,
 )
-from optfactors.runtime import device_name, leave_process_group
 
 log = logging.getLogger("optfactors")
 

@@ -18,8 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 from optfactors.run.atomic import atomic_path, atomic_write_text, remove_leftovers
 from optfactors.run.config import KNOB_DEFAULTS
 from optfactors.run.faults import set_aside
+from optfactors.run.launch import group_choices
 from optfactors.run.provenance import git_commit
-from optfactors.runtime import group_choices
 
 #: Config keys that do not change what a run computes: left out of the run key.
 VOLATILE_KEYS = (

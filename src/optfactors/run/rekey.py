@@ -193,7 +193,9 @@ def rekey_records(results: Path) -> dict[str, str]:
     keys: dict[str, str] = {}
     records = sorted(results.glob("*/runs/*.json"), key=lambda p: p.parts[-3] in LATER)
     for path in records:
-        record = read_record(path)
+        record = read_record(path)  # an unreadable one is set aside: its run is done again anyway
+        if record is None:
+            continue
         config = record["config"]
         for regime, key in (config.get("source_run_keys") or {}).items():
             config["source_run_keys"][regime] = keys.get(key, key)

@@ -22,8 +22,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from optfactors.run.launch import parallel_jobs
 from optfactors.run.record import FINAL_STATUSES
-from optfactors.runtime import parallel_jobs
 
 log = logging.getLogger("optfactors.run.sweep")
 

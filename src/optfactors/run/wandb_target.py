@@ -1,7 +1,7 @@
 """Where W&B output goes, decided the same way for runs, study reports and dashboards: the mode (online when
 logged in, offline otherwise, never a prompt) and the project of ``conf/logger/wandb.yaml``.
 
-Light on purpose (no torch, no Lightning), so ``make report`` and ``make dashboard`` stay cheap.
+Light on purpose (no torch, no Lightning), so ``make publish`` and ``make dashboard`` stay cheap.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pandas as pd
 
 from optfactors.report.collect import run_row
 from optfactors.report.figures import FIGURES, FORMATS
-from optfactors.report.figures.style import use_style
+from optfactors.report.style import use_style
 from optfactors.run.lifecycle import Run
 from optfactors.run.loggers import log_to_wandb
 

@@ -28,9 +28,10 @@ from torch import nn
 
 from optfactors.analysis import hessian, landscape, sharpness
 from optfactors.data import BatchList, analysis_batches
+from optfactors.device import default_device
 from optfactors.run.config import ConfigError
+from optfactors.run.launch import group_choices
 from optfactors.run.lifecycle import Rows, Run, Stage, subtrees
-from optfactors.runtime import default_device, group_choices
 from optfactors.stages.publish import publish
 from optfactors.stages.solutions import Solution, solution, source_key
 

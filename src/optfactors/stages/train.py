@@ -30,6 +30,7 @@ from optfactors.data import DataError, load_arrays
 from optfactors.run.checkpoint_io import AtomicCheckpointIO, remove_checkpoints, resumable_checkpoint
 from optfactors.run.config import ConfigError, check_choices, validate
 from optfactors.run.faults import is_resource_error, one_line_faults
+from optfactors.run.launch import check_launch, is_multirun, share_job_resources
 from optfactors.run.lifecycle import Run, Stage
 from optfactors.run.provenance import DirtyTreeError, check_results_dir
 from optfactors.run.record import (
@@ -40,7 +41,6 @@ from optfactors.run.record import (
     write_json_atomic,
 )
 from optfactors.run.sweep import OUTCOME_FILE
-from optfactors.runtime import check_launch, is_multirun, share_job_resources
 from optfactors.task import Classifier
 
 log = logging.getLogger("optfactors")

@@ -1,0 +1,1 @@
+"""batch_accuracy: train and validation accuracy vs batch size at equal epochs."""

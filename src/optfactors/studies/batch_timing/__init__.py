@@ -1,0 +1,1 @@
+"""batch_timing: time per update and per epoch vs batch size."""

@@ -1,0 +1,1 @@
+"""critical_points: critical points are rarely local minima (minimum ratio vs training loss)."""

@@ -1,0 +1,1 @@
+"""normalization: BatchNorm and gradient clipping let SGD use larger learning rates."""

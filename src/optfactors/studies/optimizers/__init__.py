@@ -1,0 +1,1 @@
+"""optimizers: SGD, momentum, Adagrad, RMSProp, Adam with constant and cosine schedules."""

@@ -1,0 +1,64 @@
+"""The optimizer study's shared tables: the best learning rate per cell, mean curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optfactors.report.tables import register_table
+from optfactors.studies.common import (
+    LR,
+    display_name,
+    ok_runs,
+)
+
+OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
+
+
+def best_runs(runs: pd.DataFrame, by: str = "val_acc", lowest: bool = False) -> pd.DataFrame:
+    """Per dataset, optimizer and schedule: the learning rate whose ok runs have the best mean ``by``
+    (highest, or lowest with ``lowest``), with that lr's mean train loss, validation and test accuracy, its
+    seeds, and how many runs of the cell diverged over the whole grid."""
+    keys = ["dataset", "optimizer", "schedule"]
+    ok = ok_runs(runs)
+    means = ok.groupby([*keys, LR], as_index=False).agg(
+        train_loss=("train_loss", "mean"),
+        val_acc=("val_acc", "mean"),
+        test_acc=("test_acc", "mean"),
+        test_acc_std=("test_acc", "std"),
+        seeds=("seed", "nunique"),
+    )
+    order = means.sort_values(by, ascending=lowest)
+    best = order.drop_duplicates(keys).reset_index(drop=True)
+    diverged = runs[runs["status"] == "diverged"].groupby(keys).size().rename("diverged_runs")
+    best = best.join(diverged, on=keys).fillna({"diverged_runs": 0})
+    return best.rename(columns={"schedule": "scheduler", LR: "lr"})
+
+
+def mean_curve(curves: pd.DataFrame, keys: pd.Series, column: str) -> pd.Series:
+    """Mean over the runs in ``keys`` of ``column`` per epoch."""
+    part = curves[curves["run_key"].isin(keys)]
+    return part.groupby("epoch")[column].mean()
+
+
+@register_table("best")
+def best_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, optimizer and schedule, the learning rate of the grid with the best mean validation
+    accuracy, and at it: final training loss, validation and test accuracy (mean ± std over seeds)."""
+    best = best_runs(runs)
+    rows = []
+    for r in best.itertuples(index=False):
+        rows.append(
+            {
+                "data": display_name(r.dataset),
+                "optimizer": display_name(r.optimizer),
+                "schedule": r.scheduler,
+                "best lr": r.lr,
+                "train loss": round(r.train_loss, 4),
+                "val acc. (%)": round(100 * r.val_acc, 2),
+                "test acc. (%)": f"{100 * r.test_acc:.2f} ± {100 * np.nan_to_num(r.test_acc_std):.2f}",
+                "seeds": int(r.seeds),
+                "diverged runs (grid)": int(r.diverged_runs),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,1 @@
+"""saddle_escape: leaving a saddle along a negative-eigenvalue direction."""

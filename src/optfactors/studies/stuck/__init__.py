@@ -1,0 +1,1 @@
+"""stuck: training stuck is not a small gradient."""

@@ -1,0 +1,1 @@
+"""warmup: warm-up at large learning rates."""
