@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # one process per core with one torch thread each is ~1.6x faster than one process with every core.
 TEST_WORKERS ?= auto
 
-.PHONY: help install test test-all lint sweep reproduce collect figures report publish dashboard bench verify clean
+.PHONY: help install test test-all lint sweep reproduce collect figures report publish dashboard bench verify new-study clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,7 +50,7 @@ sweep: install ## run the experiments EXP (default: the batch-size study) at PRO
 	@status=0; mkdir -p $(dir $(TIMES)); \
 	test -s $(TIMES) || echo "experiment,profile,git_commit,finished_at,wall_time_s,exit_status" > $(TIMES); \
 	for exp in $(EXP); do start=$$(date +%s); code=0; \
-	  $(BIN)/optfactors -m experiment=$$exp profile=$(PROFILE) paths.results=$(RESULTS) || code=$$?; \
+	  $(BIN)/optfactors run -m experiment=$$exp profile=$(PROFILE) paths.results=$(RESULTS) || code=$$?; \
 	  [ $$code = 0 ] || status=1; \
 	  echo "$$exp,$(PROFILE),$$(git rev-parse --short HEAD)$$(git diff --quiet HEAD -- . ':(exclude)results' || echo -dirty),$$(date -u +%FT%TZ),$$(( $$(date +%s) - start )),$$code" >> $(TIMES); \
 	done; $(MAKE) --no-print-directory collect figures report && exit $$status
@@ -59,25 +59,29 @@ reproduce: install ## every study in experiments/ (not the searches) at PROFILE 
 	$(MAKE) --no-print-directory sweep EXP="$$($(MANIFEST) --kind study --kind budget | tr '\n' ' ')" PROFILE=$(PROFILE)
 
 verify: install ## rerun the short quick profiles into scratch/verify; fail if a committed number moved
-	$(BIN)/python -m optfactors.verify --results $(RESULTS)
+	$(BIN)/optfactors verify --results $(RESULTS)
 
 collect: install ## run records of EXP -> results/<exp>/runs.csv and curves.csv
-	@for exp in $(EXP); do $(BIN)/python -m optfactors.report.collect $$exp --results $(RESULTS) || exit 1; done
+	@for exp in $(EXP); do $(BIN)/optfactors collect $$exp --results $(RESULTS) || exit 1; done
 
 figures: install ## every registered figure whose tables exist -> results/figures/*.png|pdf
-	$(BIN)/python -m optfactors.report.figures --results $(RESULTS)
+	$(BIN)/optfactors figures --results $(RESULTS)
 
 report: install ## every registered claim, checked against the tables -> results/REPORT.md (offline: never goes to W&B)
-	$(BIN)/python -m optfactors.report --results $(RESULTS)
+	$(BIN)/optfactors report --results $(RESULTS)
 
 publish: install ## one W&B report run per study: its tables, figures and claims (online when logged in, else offline)
-	$(BIN)/python -m optfactors.dashboards.wandb_report --results $(RESULTS)
+	$(BIN)/optfactors publish --results $(RESULTS)
 
 dashboard: install ## per study, a W&B report of the lecture's figures (offline: specs -> results/dashboards/)
-	$(BIN)/python -m optfactors.dashboards --profile $(PROFILE) --out $(RESULTS)/dashboards
+	$(BIN)/optfactors dashboard --profile $(PROFILE) --out $(RESULTS)/dashboards
 
 bench: install ## benchmarks (one process, quiet machine please) -> results/bench/bench.csv and a table
-	$(BIN)/python -m optfactors.bench --results results
+	$(BIN)/optfactors bench --results results
+
+new-study: install ## a new study NAME=...: manifest, profiles, package with a claim and a figure, test
+	@test -n "$(NAME)" || { echo "make new-study NAME=<name>"; exit 2; }
+	$(BIN)/optfactors new-study $(NAME)
 
 clean: ## remove Hydra, Lightning and W&B output folders (keeps results/ and .venv)
 	rm -rf outputs multirun lightning_logs wandb results/wandb results/paper/wandb

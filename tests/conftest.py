@@ -13,7 +13,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from optfactors.stages.train import CONF_DIR
+from optfactors import CONF_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,13 +13,14 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from optfactors import CONF_DIR
 from optfactors.report.claims import CLAIMS
 from optfactors.report.collect import collect
 from optfactors.report.figures import FIGURES, draw_all
 from optfactors.report.tables import TABLES, write_tables
 from optfactors.run.config import validate
 from optfactors.run.record import resolved_config
-from optfactors.stages.train import CONF_DIR, train
+from optfactors.stages.train import train
 from optfactors.task import restore_momentum, use_batch_statistics
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR.parent / "experiments").glob("*.yaml"))

@@ -16,9 +16,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
+from optfactors import CONF_DIR
 from optfactors.run.config import UnknownOption, check_choices, group_options
 from optfactors.run.hydra_errors import describe, one_line_config_errors
-from optfactors.stages.train import CONF_DIR
 
 
 def optfactors(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -97,8 +97,23 @@ def test_hydra_full_error_keeps_the_traceback(tmp_path: Path):
     assert "optfactors: config error" not in result.stderr
 
 
-def test_help_still_lists_the_config_groups():
+def test_help_is_short_and_names_the_commands_and_the_studies():
     result = optfactors("--help")
+    assert result.returncode == 0 and len(result.stdout.splitlines()) < 45
+    for word in ("run", "collect", "figures", "report", "verify", "diagnose", "new-study", "keskar_gap"):
+        assert f" {word}" in result.stdout
+
+
+def test_an_unknown_command_suggests_the_closest():
+    result = optfactors("colect", "quickstart")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "optfactors: unknown command 'colect': did you mean collect? (optfactors --help lists them)"
+    )
+
+
+def test_run_help_still_lists_the_config_groups():
+    result = optfactors("run", "--help")
     assert result.returncode == 0
     for line in (  # as in test_train.py's test of the console script (slow: the same start-up again)
         "optimizer: adagrad, adam, adamw, lamb, lars, momentum, nesterov, rmsprop, sam, sgd",

@@ -13,7 +13,8 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from optfactors.stages.train import CONF_DIR, train
+from optfactors import CONF_DIR
+from optfactors.stages.train import train
 from optfactors.studies.critical_batch.claims import (
     diminishing_returns_above_the_knee,
     noise_scale_predicts_the_knee,

@@ -24,6 +24,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from matplotlib.figure import Figure
 
+from optfactors import CONF_DIR
 from optfactors.report.collect import collect
 from optfactors.report.collect import main as collect_main
 from optfactors.report.figures import FORMATS
@@ -33,7 +34,7 @@ from optfactors.run.checkpoint_io import LAST, load_checkpoint
 from optfactors.run.faults import SIGTERM_LINE, one_line_faults, resource_error_line
 from optfactors.run.record import checkpoint_dir, read_record, record_path
 from optfactors.stages import train as train_module
-from optfactors.stages.train import CONF_DIR, train
+from optfactors.stages.train import train
 
 #: Two epochs of a 32-unit MLP on 2,000 MNIST images: about a second in-process.
 TINY = (

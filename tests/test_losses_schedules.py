@@ -8,8 +8,9 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from optfactors import CONF_DIR
 from optfactors.losses import SoftmaxMSELoss
-from optfactors.stages.train import CONF_DIR, train
+from optfactors.stages.train import train
 
 
 def test_softmax_mse_matches_the_lecture_formula():

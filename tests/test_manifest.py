@@ -79,3 +79,18 @@ def test_no_hand_kept_list_of_studies_remains():
             if len(named) >= 3:
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {sorted(named)}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_every_study_has_a_package_with_a_claim_or_a_figure_and_every_package_a_study(tmp_path, monkeypatch):
+    from optfactors import studies
+    from optfactors.report.claims import CLAIMS
+    from optfactors.report.figures import FIGURES
+
+    assert studies.packages() == sorted(manifests())
+    shown = {c.experiment for c in CLAIMS.values()} | {f.experiment for f in FIGURES.values()}
+    assert shown == set(manifests())
+    (tmp_path / "nowhere").mkdir()
+    (tmp_path / "nowhere" / "__init__.py").write_text("")
+    monkeypatch.setattr(studies, "__path__", [*studies.__path__, str(tmp_path)])
+    with pytest.raises(ManifestError, match="optfactors.studies.nowhere names no experiment"):
+        studies.packages()

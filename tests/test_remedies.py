@@ -15,12 +15,13 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from optfactors import CONF_DIR
 from optfactors.analysis import hessian, sharpness
 from optfactors.analysis.noise_scale import measure_noise_scale
 from optfactors.data import analysis_batches
 from optfactors.run.record import checkpoint_dir
 from optfactors.stages.solutions import load_model
-from optfactors.stages.train import CONF_DIR, train
+from optfactors.stages.train import train
 from optfactors.studies.large_batch_remedies.claims import (
     a_remedy_closes_half_the_gap,
     gap_closing_remedies_are_flatter,

@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
 
+from optfactors import CONF_DIR
 from optfactors.report.collect import run_row
 from optfactors.run.config import KNOB_DEFAULTS
 from optfactors.run.record import resolved_config, run_key, write_json_atomic
@@ -20,7 +21,7 @@ from optfactors.stages import critical_points as critical
 from optfactors.stages import saddle_escape as saddle
 from optfactors.stages import sharp_flat
 from optfactors.stages.toy import stage as toy
-from optfactors.stages.train import CONF_DIR, train
+from optfactors.stages.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Settings no analysis stage reads: a change to them must not rerun one.

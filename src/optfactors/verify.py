@@ -127,12 +127,13 @@ def rerun(study: str, scratch: Path) -> int:
         sys.executable,
         "-m",
         "optfactors",
+        "run",
         "-m",
         f"experiment={study}",
         "profile=quick",
         f"paths.results={scratch}",
     ]
-    collect = [sys.executable, "-m", "optfactors.report.collect", study, "--results", str(scratch)]
+    collect = [sys.executable, "-m", "optfactors", "collect", study, "--results", str(scratch)]
     status = subprocess.run(sweep).returncode
     return status or subprocess.run(collect).returncode
 

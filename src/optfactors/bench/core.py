@@ -13,10 +13,10 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from optfactors import CONF_DIR
 from optfactors.device import default_device, synchronize
 from optfactors.report.load import markdown_table
 from optfactors.run.atomic import atomic_write_text
-from optfactors.stages.train import CONF_DIR
 
 
 @dataclass(frozen=True)

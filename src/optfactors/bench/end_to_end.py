@@ -24,7 +24,7 @@ STUDY_LIMIT_MIN, LECTURE_LIMIT_MIN = 20, 60
 PEAK_RSS = (
     "import sys\n"
     "from pathlib import Path\n"
-    "from optfactors.stages.train import main\n"
+    "from optfactors.run.entry import main\n"
     "sys.argv = ['optfactors', *sys.argv[1:]]\n"
     "try:\n"
     "    main()\n"

@@ -1,23 +1,18 @@
-"""The Hydra entry point (``optfactors`` runs it): compose -> the run's stage -> record; and the training
-stage, `train` (validate -> train -> test)."""
+"""The training stage, `train`: validate -> train -> test, one run to its record."""
 
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-import hydra
 import lightning.pytorch as pl
-from hydra.core.hydra_config import HydraConfig
-from hydra.utils import get_object, instantiate
+from hydra.utils import instantiate
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from omegaconf import DictConfig
 
-from optfactors import CONF_DIR
 from optfactors.callbacks import (
     DivergenceGuard,
     EpochHistory,
@@ -26,21 +21,17 @@ from optfactors.callbacks import (
     TimingLogger,
     UpdateTimer,
 )
-from optfactors.data import DataError, load_arrays
+from optfactors.data import load_arrays
 from optfactors.run.checkpoint_io import AtomicCheckpointIO, remove_checkpoints, resumable_checkpoint
-from optfactors.run.config import ConfigError, check_choices, validate
-from optfactors.run.faults import is_resource_error, one_line_faults
-from optfactors.run.launch import check_launch, is_multirun, share_job_resources
+from optfactors.run.config import validate
+from optfactors.run.launch import check_launch, share_job_resources
 from optfactors.run.lifecycle import Run, Stage
-from optfactors.run.provenance import DirtyTreeError, check_results_dir
 from optfactors.run.record import (
     FINAL_STATUSES,
     checkpoint_dir,
     resolved_config,
     without_defaults,
-    write_json_atomic,
 )
-from optfactors.run.sweep import OUTCOME_FILE
 from optfactors.task import Classifier
 
 log = logging.getLogger("optfactors")
@@ -206,67 +197,3 @@ def drop_checkpoint(run: Run, record: dict[str, Any]) -> None:
 
 #: Training: `train(cfg)` runs one config to its record (`optfactors.run.lifecycle.execute`).
 train = Stage(fit, settings, tag=lambda cfg: cfg.data.name, finish=drop_checkpoint)
-
-
-def stage_of(cfg: DictConfig) -> Stage:
-    """`train`, or the analysis stage ``cfg.stage`` names if there is one."""
-    if "stage" not in cfg:
-        return train
-    try:
-        stage = get_object(cfg.stage)
-    except Exception as err:
-        raise ConfigError(
-            "stage", cfg.stage, f"an importable optfactors.run.lifecycle.Stage ({err})"
-        ) from err
-    if not isinstance(stage, Stage):
-        raise ConfigError("stage", cfg.stage, "an optfactors.run.lifecycle.Stage")
-    return stage
-
-
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-@one_line_faults
-def main(cfg: DictConfig) -> None:
-    """Run and record one run: training, or the analysis stage ``cfg.stage`` names.
-
-    A single run with a bad config or data file prints one line and exits with code 2; a failing run
-    raises. In a multirun neither stops the sweep: the job's outcome is written to its folder and the
-    sweep monitor (optfactors.run.sweep) sums them up at the end and sets the exit code. A full disk, a
-    refused write or a SIGTERM prints one line and exits (1, 143), in a sweep too (`one_line_faults`).
-    """
-    outcome: dict[str, Any]
-    try:
-        check_results_dir(cfg.paths.results)
-    except DirtyTreeError as err:  # the same for every job of a sweep: stop it at the first
-        print(f"optfactors: {err}", file=sys.stderr)
-        sys.exit(2)
-    try:
-        check_choices(HydraConfig.get().runtime.choices, CONF_DIR)
-        stage = stage_of(cfg)
-        record = stage(cfg)
-        outcome = {
-            "run_key": record["run_key"],
-            "status": "skipped" if record.get("skipped") else record["status"],
-            "error": record["error"],
-            "wall_time_s": record["wall_time_s"],
-        }
-    except (ConfigError, DataError) as err:
-        kind = "config" if isinstance(err, ConfigError) else "data"
-        if not is_multirun():
-            print(f"optfactors: {kind} error: {err}", file=sys.stderr)
-            sys.exit(2)
-        log.error("invalid run: %s error: %s", kind, err)
-        outcome = {"run_key": None, "status": "invalid", "error": f"{kind} error: {err}"}
-    except Exception as err:
-        if not is_multirun() or is_resource_error(err):
-            raise
-        log.exception("run failed")
-        outcome = {
-            "run_key": stage.key(cfg),
-            "status": "failed",
-            "error": f"{type(err).__name__}: {err}",
-        }
-    write_json_atomic(Path(cfg.paths.output) / OUTCOME_FILE, outcome)
-
-
-if __name__ == "__main__":
-    main()
