@@ -11,21 +11,27 @@ from typing import Any
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 from torch import nn
 
 from optfactors import CONF_DIR, schedules
-from optfactors.run.config import ConfigError, validate
+from optfactors.run.config import ConfigError, train_size, validate
 from optfactors.run.record import resolved_config
 from optfactors.task import Classifier
 
 
-def paper(experiment: str, *overrides: str) -> dict[str, Any]:
-    """The resolved config of one job of ``experiment``'s paper profile."""
+def paper_cfg(experiment: str, *overrides: str) -> DictConfig:
+    """The composed (unresolved) config of one job of ``experiment``'s paper profile."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
+        return compose(
             "config", overrides=[f"experiment={experiment}", "profile=paper", *overrides, "paths.output=-"]
         )
-    return resolved_config(cfg)
+
+
+def paper(experiment: str, *overrides: str) -> dict[str, Any]:
+    """The resolved config of one job of ``experiment``'s paper profile."""
+    return resolved_config(paper_cfg(experiment, *overrides))
 
 
 @pytest.mark.parametrize("setting", ["mnist_f1", "cifar10_c1", "cifar10_c2"])
@@ -55,3 +61,34 @@ def test_a_constant_schedule_takes_a_run_without_a_length() -> None:
     )
     task.trainer = SimpleNamespace(estimated_stepping_batches=math.inf, max_epochs=-1)
     assert task.configure_optimizers()["lr_scheduler"]["scheduler"].get_last_lr() == [0.1]
+
+
+@pytest.mark.parametrize("depth", [20, 56])
+@pytest.mark.parametrize("residual", [False, True])
+def test_depth_is_he_et_als_cifar_protocol(depth: int, residual: bool) -> None:
+    config = paper("depth", f"model.depth={depth}", f"model.residual={residual}")
+    assert train_size(config["data"]) == 50_000 and config["data"]["augment"]
+    assert config["data"]["batch_size"] == 128 and config["model"]["width"] == 16
+    assert config["trainer"]["max_steps"] == 64_000 and config["trainer"]["max_epochs"] == -1
+    assert config["scheduler"] == {
+        "interval": "step",
+        "schedule": {
+            "_target_": "torch.optim.lr_scheduler.MultiStepLR",
+            "_partial_": True,
+            "milestones": [32_000, 48_000],
+            "gamma": 0.1,
+        },
+    }
+    assert config["model"]["init"]["_target_"] == "torch.nn.init.kaiming_normal_"
+    validate(config)
+
+
+def test_depths_paper_schedule_and_init_build() -> None:
+    cfg = paper_cfg("depth")
+    model = instantiate(cfg.model)
+    widest = [m.weight for m in model.modules() if isinstance(m, nn.Conv2d)][-1]  # 64 x 64 x 3 x 3
+    assert widest.std().item() == pytest.approx(math.sqrt(2 / (64 * 9)), rel=0.03)  # He-normal, fan in
+    schedule = instantiate(cfg.scheduler.schedule)(torch.optim.SGD(model.parameters(), lr=cfg.optimizer.lr))
+    assert isinstance(schedule, torch.optim.lr_scheduler.MultiStepLR)
+    assert dict(schedule.milestones) == {32_000: 1, 48_000: 1} and schedule.gamma == 0.1
+
