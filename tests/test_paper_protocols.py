@@ -92,3 +92,10 @@ def test_depths_paper_schedule_and_init_build() -> None:
     assert isinstance(schedule, torch.optim.lr_scheduler.MultiStepLR)
     assert dict(schedule.milestones) == {32_000: 1, 48_000: 1} and schedule.gamma == 0.1
 
+
+@pytest.mark.parametrize(("setting", "images"), [("mnist_f1", 60_000), ("cifar10_c2", 50_000)])
+def test_sharp_flat_measures_keskars_sharpness_on_the_whole_training_set(setting: str, images: int) -> None:
+    analysis = paper("sharp_flat", f"setting={setting}")["sharp_flat"]
+    assert analysis["samples"]["train"] == images and analysis["samples"]["test"] == 10_000
+    assert analysis["sharpness"]["epsilons"] == [1e-3, 5e-4] and analysis["sharpness"]["subspace_dim"] == 100
+    assert analysis["interpolation"]["alphas"] == [-1.0, 2.0, 25]  # plot_parametric_plot.py's grid
