@@ -1,10 +1,12 @@
-"""The paper profiles are the papers' protocols: what each composes to (no training), and the mechanics a
-protocol needs (runs that only their stopping rule ends)."""
+"""The paper profiles are the papers' protocols: what each composes to (no training), docs/paper_protocols.md
+is current with the configs, its GPU-time estimates count FLOPs right, and the mechanics a protocol needs
+(runs that only their stopping rule ends) work."""
 
 from __future__ import annotations
 
 import math
 from functools import partial
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,9 +18,13 @@ from omegaconf import DictConfig
 from torch import nn
 
 from optfactors import CONF_DIR, schedules
+from optfactors.gpu_estimate import Assumptions, Cost, makespan, network_flops
+from optfactors.protocols import ProtocolError, load_spec, render, status
 from optfactors.run.config import ConfigError, train_size, validate
 from optfactors.run.record import resolved_config
 from optfactors.task import Classifier
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def paper_cfg(experiment: str, *overrides: str) -> DictConfig:
@@ -99,3 +105,52 @@ def test_sharp_flat_measures_keskars_sharpness_on_the_whole_training_set(setting
     assert analysis["samples"]["train"] == images and analysis["samples"]["test"] == 10_000
     assert analysis["sharpness"]["epsilons"] == [1e-3, 5e-4] and analysis["sharpness"]["subspace_dim"] == 100
     assert analysis["interpolation"]["alphas"] == [-1.0, 2.0, 25]  # plot_parametric_plot.py's grid
+
+
+def test_the_protocol_page_is_what_the_paper_profiles_compose_to() -> None:
+    page = (DOCS / "paper_protocols.md").read_text()
+    assert render(load_spec(DOCS / "paper_protocols.yaml"), page) == page, (
+        "run python -m optfactors.protocols"
+    )
+
+
+def test_the_page_has_a_table_for_every_study_with_a_published_protocol() -> None:
+    studies = load_spec(DOCS / "paper_protocols.yaml")["studies"]
+    assert set(studies) == {"keskar_gap", "sharp_flat", "depth", "large_batch_remedies", "critical_batch"}
+    assert {name for name, study in studies.items() if study.get("pending")} == {
+        "large_batch_remedies",
+        "critical_batch",
+    }
+
+
+def test_a_value_that_differs_needs_a_reason_and_a_reason_needs_a_difference() -> None:
+    row = {"what": "learning rate", "paper": 0.1, "source": "Section 4.2"}
+    assert status(row, 0.1, None) == "match"
+    assert status({**row, "deviation": "why"}, 0.2, None) == "deviation: why"
+    assert status({**row, "deviation": "why"}, 0.1, "issue 37") == "pending: issue 37"
+    with pytest.raises(ProtocolError, match="state the deviation"):
+        status(row, 0.2, None)
+    with pytest.raises(ProtocolError, match="stale deviation"):
+        status({**row, "deviation": "why"}, 0.1, None)
+    with pytest.raises(ProtocolError, match="needs a note"):
+        status({"what": "patience", "source": "Section 2.2"}, 5, None)
+
+
+def test_c2s_flops_are_its_layers_multiply_adds_by_hand() -> None:
+    config = paper("keskar_gap", "setting=cifar10_c2")
+    widths = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
+    sides = [32, 32, 16, 16, 8, 8, 8, 4, 4, 4, 2, 2, 2]  # each convolution's output is side x side
+    convs = sum(
+        9 * c_in * c_out * side**2 for c_in, c_out, side in zip([3, *widths], widths, sides, strict=False)
+    )
+    forward, step = network_flops(config)
+    assert forward == 2 * (convs + 512 * 512 + 512 * 10) == 626_927_616
+    assert step == pytest.approx(3 * forward, rel=0.01)  # the backward pass costs about two forward passes
+
+
+def test_an_estimate_turns_flops_into_hours_and_runs_onto_gpus() -> None:
+    assume = Assumptions("a GPU", 10.0, 0.5, 1.0, 200, 2.0)
+    assert Cost(5e12 * 3600, 3.6e6).hours(assume) == pytest.approx(
+        2.0
+    )  # an hour of FLOPs, an hour of batches
+    assert makespan([3, 3, 2, 2, 2], gpus=2) == 7 and makespan([1, 1], gpus=8) == 1
