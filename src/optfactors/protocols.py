@@ -140,6 +140,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _config_cell(row: dict[str, Any]) -> str:
+    """Where the paper profile's value comes from: a config key, a sweep parameter or a derived quantity."""
+    if "derived" in row:
+        return f"*{row['derived']}*"
+    return f"`{row['key']}`" if "key" in row else f"sweep `{row['sweep']}`"
+
+
 def study_block(name: str, spec: dict[str, Any]) -> str:
     """The section of one study: its sources, the jobs read and the table."""
     jobs = {job: tuple(overrides) for job, overrides in spec["jobs"].items()}
@@ -159,17 +166,10 @@ def study_block(name: str, spec: dict[str, Any]) -> str:
         job = row.get("job", next(iter(jobs)))
         config, sweep = composed(name, jobs[job])
         got = value(row, config, sweep)
-        where = (
-            f"*{row['derived']}*"
-            if "derived" in row
-            else f"`{row['key']}`"
-            if "key" in row
-            else f"sweep `{row['sweep']}`"
-        )
         cells = [
             row["what"],
             job,
-            where,
+            _config_cell(row),
             show(row["paper"]) if "paper" in row else "—",
             show(got),
             status(row, got, spec.get("pending")),
