@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -104,15 +105,66 @@ def test_keskar_c1_flattened_size_on_mnist() -> None:
     assert first_linear.in_features == 64 * 7 * 7  # 28 -> 14 -> 7
 
 
-def test_keskar_c2_is_vgg16_bn() -> None:
+def _layer_name(module: nn.Module) -> str:
+    """A layer as network_zoo.py names it: conv64, bn, relu, dropout0.3, pool, flatten, dense512."""
+    if isinstance(module, nn.Conv2d):
+        return f"conv{module.out_channels}"
+    if isinstance(module, nn.Linear):
+        return f"dense{module.out_features}"
+    if isinstance(module, nn.Dropout):
+        return f"dropout{module.p}"
+    names = {nn.BatchNorm2d: "bn", nn.BatchNorm1d: "bn", nn.ReLU: "relu", nn.MaxPool2d: "pool"}
+    return names[type(module)] if type(module) in names else type(module).__name__.lower()
+
+
+def _conv(width: int, dropout: float | None = None) -> list[str]:
+    """network_zoo.py's Convolution2D(width, 3, 3, border_mode='same'), BatchNorm, relu, then any Dropout."""
+    return [f"conv{width}", "bn", "relu", *([f"dropout{dropout}"] if dropout else [])]
+
+
+def test_keskar_c2_is_the_authors_deepnet() -> None:
+    """Layer by layer ``deepnet`` of keskarnitish/large-batch-training's network_zoo.py, and its Keras
+    parameter count by hand: 13 3x3 convolutions with biases, BatchNorm (gamma, beta) after each, Dense 512
+    with its BatchNorm, Dense 10."""
     model = keskar_c2(CIFAR, 10)
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    assert len(convs) == 13
-    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 13
-    assert sum(isinstance(m, nn.MaxPool2d) for m in model.modules()) == 5
-    assert [c.out_channels for c in convs] == [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
-    head = model[-1]
-    assert isinstance(head, nn.Linear) and (head.in_features, head.out_features) == (512, 10)
+    assert [_layer_name(m) for m in model] == [
+        *_conv(64, 0.3), *_conv(64), "pool",
+        *_conv(128, 0.4), *_conv(128), "pool",
+        *_conv(256, 0.4), *_conv(256, 0.4), *_conv(256), "pool",
+        *_conv(512, 0.4), *_conv(512, 0.4), *_conv(512), "pool",
+        *_conv(512, 0.4), *_conv(512, 0.4), *_conv(512), "pool",
+        "flatten", "dropout0.5", "dense512", "bn", "relu", "dropout0.5", "dense10",
+    ]  # fmt: skip
+    widths = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
+    convs = sum(9 * fan_in * width + width for fan_in, width in zip([3, *widths], widths, strict=False))
+    bns = 2 * (sum(widths) + 512)
+    dense = (512 * 512 + 512) + (512 * 10 + 10)
+    assert n_params(model) == convs + bns + dense == 14_991_946  # Keras: "Trainable params"
+    statistics = sum(b.numel() for name, b in model.named_buffers() if name.endswith(("_mean", "_var")))
+    assert statistics == bns == 9_472  # Keras's non-trainable BatchNorm mean and std: 15,001,418 in all
+
+
+def test_a_builders_init_sets_every_weight_and_zeroes_the_biases() -> None:
+    model = keskar_c2(CIFAR, 10, init=nn.init.ones_)
+    layers = [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    assert len(layers) == 15 and all(torch.all(m.weight == 1) and torch.all(m.bias == 0) for m in layers)
+    he = resnet_cifar(CIFAR, 10, init=partial(nn.init.kaiming_normal_, mode="fan_in", nonlinearity="relu"))
+    widest = [m.weight for m in he.modules() if isinstance(m, nn.Conv2d)][-1]  # 64 x 64 x 3 x 3
+    assert widest.std().item() == pytest.approx(math.sqrt(2 / (64 * 9)), rel=0.03)
+
+
+@pytest.mark.parametrize(
+    ("build", "abs_sum"),
+    [
+        (lambda: keskar_f1(MNIST, 10), 33060.437476699044),
+        (lambda: keskar_c1(CIFAR, 10, filters=16, dense=(128, 64), dropout=0.0), 2913.3007627983097),
+        (lambda: resnet_cifar(CIFAR, 10, depth=20, width=8, residual=False), 2686.6113549905726),
+    ],
+)
+def test_without_init_the_quick_profiles_networks_start_from_the_same_weights(build, abs_sum: float) -> None:
+    """Seed 0's initial weights of the quick profiles' networks, as before builders took ``init``."""
+    weights = sum(p.double().abs().sum().item() for p in build().parameters())
+    assert weights == pytest.approx(abs_sum, rel=1e-9)
 
 
 def test_lenet5_layer_sizes() -> None:
@@ -258,6 +310,7 @@ def test_yaml_keskar_c2_on_mnist_fails_clearly() -> None:
         (lambda: lenet5((1, 28, 28, 1), 10), r"must be \(C, H, W\)"),
         (lambda: keskar_c2(MNIST, 10), "keskar_c2 needs H and W >= 32"),
         (lambda: keskar_c2((3, 32, 16), 10), "keskar_c2 needs H and W >= 32"),
+        (lambda: keskar_c2(CIFAR, 10, conv_dropout=(0.3, 0.4)), "keskar_c2 needs 5 conv_dropout rates"),
         (lambda: lenet5((1, 8, 8), 10), "lenet5: input_shape .* is too small"),
         (lambda: resnet_cifar(CIFAR, 10, depth=21), "depth must be 6n \\+ 2"),
     ],

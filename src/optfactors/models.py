@@ -8,7 +8,7 @@ Every public builder has the signature ``name(input_shape, num_classes, **option
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -27,10 +27,12 @@ __all__ = [
     "resnet_cifar",
 ]
 
-# VGG-16 layout: integers are 3x3 conv widths, "M" is a 2x2 max-pool.
-_VGG16_CONFIG: tuple[int | str, ...] = (
-    64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M",
-)  # fmt: skip
+#: A weight initialiser, called on each Conv2d and Linear weight in place (e.g. a partial of
+#: ``torch.nn.init.kaiming_normal_``); None keeps PyTorch's default initialisation.
+Init = Callable[[torch.Tensor], object] | None
+
+# VGG-16's five blocks as (width, 3x3 convolutions), each ending in a 2x2 max-pool.
+_VGG16_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 
 
 class TFSameMaxPool2d(nn.Module):
@@ -111,6 +113,18 @@ def _check_shape(input_shape: Sequence[int], num_classes: int, *, image: bool) -
     return shape
 
 
+def _initialized(model: nn.Module, init: Init) -> nn.Module:
+    """``model`` with ``init`` applied to every Conv2d and Linear weight and those layers' biases set to zero
+    (Keras's and Caffe's convention); unchanged when ``init`` is None."""
+    if init is not None:
+        for layer in model.modules():
+            if isinstance(layer, nn.Conv2d | nn.Linear):
+                init(layer.weight)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
+    return model
+
+
 def _flat_size(layers: Sequence[nn.Module], input_shape: tuple[int, ...], name: str) -> int:
     """Number of features ``layers`` produce per example, found by a dummy forward pass in eval mode."""
     features = nn.Sequential(*layers).eval()
@@ -144,9 +158,11 @@ def keskar_f1(
     width: int = 512,
     depth: int = 5,
     ghost_batch_size: int | None = None,
+    init: Init = None,
 ) -> nn.Module:
     """Keskar et al. (2017) F1: Flatten -> ``depth`` x [Linear ``width``, BatchNorm1d, ReLU] -> Linear.
-    With ``ghost_batch_size``, ghost batch normalization over virtual batches of that size."""
+    With ``ghost_batch_size``, ghost batch normalization over virtual batches of that size; ``init``
+    initialises the weights (`Init`)."""
     shape = _check_shape(input_shape, num_classes, image=False)
     width, depth = int(width), int(depth)
     if width < 1 or depth < 1:
@@ -157,7 +173,7 @@ def keskar_f1(
         layers += [nn.Linear(fan_in, width), _batch_norm(1, width, ghost_batch_size), nn.ReLU()]
         fan_in = width
     layers.append(nn.Linear(fan_in, int(num_classes)))
-    return nn.Sequential(*layers)
+    return _initialized(nn.Sequential(*layers), init)
 
 
 def keskar_c1(
@@ -167,6 +183,7 @@ def keskar_c1(
     dense: Sequence[int] = (384, 192),
     dropout: float = 0.5,
     ghost_batch_size: int | None = None,
+    init: Init = None,
 ) -> nn.Module:
     """Keskar et al. (2017) C1 as in the authors' Keras code (shallow conv net with TF 'same' pooling).
 
@@ -174,7 +191,7 @@ def keskar_c1(
     -> per ``dense`` width [Linear, BatchNorm1d, ReLU, Dropout ``dropout``] -> Linear.
     The defaults are the paper's (64 filters, dense 384-192, dropout 0.5); narrower or dropout-free
     variants are for CPU-sized studies. With ``ghost_batch_size``, every BatchNorm is ghost batch
-    normalization over virtual batches of that size.
+    normalization over virtual batches of that size; ``init`` initialises the weights (`Init`).
     """
     shape = _check_shape(input_shape, num_classes, image=True)
     filters, widths, dropout = int(filters), [int(w) for w in dense], float(dropout)
@@ -199,27 +216,52 @@ def keskar_c1(
         if dropout > 0:
             dense_layers.append(nn.Dropout(dropout))
         fan_in = width
-    return nn.Sequential(*features, nn.Flatten(), *dense_layers, nn.Linear(fan_in, int(num_classes)))
+    model = nn.Sequential(*features, nn.Flatten(), *dense_layers, nn.Linear(fan_in, int(num_classes)))
+    return _initialized(model, init)
 
 
-def keskar_c2(input_shape: Sequence[int], num_classes: int) -> nn.Module:
-    """Keskar et al. (2017) C2: CIFAR-style VGG-16 with BatchNorm (3x3 conv, BN, ReLU; five 2x2 pools)."""
+def keskar_c2(
+    input_shape: Sequence[int],
+    num_classes: int,
+    dense: int = 512,
+    conv_dropout: Sequence[float] = (0.3, 0.4, 0.4, 0.4, 0.4),
+    dropout: float = 0.5,
+    init: Init = None,
+) -> nn.Module:
+    """Keskar et al. (2017) C2 as in the authors' Keras code (``deepnet`` in network_zoo.py), a CIFAR VGG-16.
+
+    Five blocks of [Conv 3x3 same, BatchNorm2d, ReLU] (widths 64, 128, 256, 512, 512; 2, 2, 3, 3, 3 convs),
+    with Dropout ``conv_dropout[block]`` after every convolution but a block's last, each block ending in a
+    2x2 max-pool -> Flatten -> Dropout ``dropout`` -> [Linear ``dense``, BatchNorm1d, ReLU] -> Dropout
+    ``dropout`` -> Linear. The defaults are the authors'. ``init`` initialises the weights (`Init`).
+    """
     shape = _check_shape(input_shape, num_classes, image=True)
-    pools = _VGG16_CONFIG.count("M")
+    pools = len(_VGG16_BLOCKS)
     if min(shape[1:]) < 2**pools:
         raise ValueError(
             f"keskar_c2 needs H and W >= {2**pools} for its {pools} max-pools, got input_shape {shape}"
         )
+    rates, dropout, dense = [float(r) for r in conv_dropout], float(dropout), int(dense)
+    if len(rates) != pools or not all(0.0 <= r < 1.0 for r in [*rates, dropout]) or dense < 1:
+        raise ValueError(
+            f"keskar_c2 needs {pools} conv_dropout rates and a dropout in [0, 1) and dense >= 1, got "
+            f"{rates}, {dropout}, {dense}"
+        )
     features: list[nn.Module] = []
     channels = shape[0]
-    for item in _VGG16_CONFIG:
-        if item == "M":
-            features.append(nn.MaxPool2d(kernel_size=2, stride=2))
-        else:
-            features += [nn.Conv2d(channels, item, kernel_size=3, padding=1), nn.BatchNorm2d(item), nn.ReLU()]
-            channels = item
+    for (width, convs), rate in zip(_VGG16_BLOCKS, rates, strict=True):
+        for conv in range(convs):
+            features += [nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+            if conv < convs - 1 and rate > 0:
+                features.append(nn.Dropout(rate))
+            channels = width
+        features.append(nn.MaxPool2d(kernel_size=2, stride=2))
     flat = _flat_size(features, shape, "keskar_c2")
-    return nn.Sequential(*features, nn.Flatten(), nn.Linear(flat, int(num_classes)))
+    head = [nn.Linear(flat, dense), nn.BatchNorm1d(dense), nn.ReLU()]
+    if dropout > 0:
+        head = [nn.Dropout(dropout), *head, nn.Dropout(dropout)]
+    model = nn.Sequential(*features, nn.Flatten(), *head, nn.Linear(dense, int(num_classes)))
+    return _initialized(model, init)
 
 
 def lenet5(input_shape: Sequence[int], num_classes: int) -> nn.Module:
@@ -273,12 +315,17 @@ class BasicBlock(nn.Module):
 
 
 def resnet_cifar(
-    input_shape: Sequence[int], num_classes: int, depth: int = 20, width: int = 16, residual: bool = True
+    input_shape: Sequence[int],
+    num_classes: int,
+    depth: int = 20,
+    width: int = 16,
+    residual: bool = True,
+    init: Init = None,
 ) -> nn.Module:
     """He et al. (2016, Section 4.2) CIFAR network of ``depth`` = 6n + 2 layers: conv3x3 ``width`` -> 3
     stages of n `BasicBlock` (widths ``width``, 2 ``width``, 4 ``width``; the last two start with stride 2)
-    -> global average pool -> Linear. ``residual=False`` is the paper's plain counterpart. Weights keep
-    PyTorch's default initialisation (He et al. used He-normal)."""
+    -> global average pool -> Linear. ``residual=False`` is the paper's plain counterpart. ``init``
+    initialises the weights (`Init`; He et al. used He-normal, a partial of ``nn.init.kaiming_normal_``)."""
     shape = _check_shape(input_shape, num_classes, image=True)
     depth, width = int(depth), int(width)
     if depth < 8 or (depth - 2) % 6 or width < 1:
@@ -296,4 +343,4 @@ def resnet_cifar(
             layers.append(BasicBlock(fan_in, width * 2**stage, stride, bool(residual)))
             fan_in = width * 2**stage
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(fan_in, int(num_classes))]
-    return nn.Sequential(*layers)
+    return _initialized(nn.Sequential(*layers), init)

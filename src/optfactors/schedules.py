@@ -1,7 +1,9 @@
 """Learning-rate schedules with one signature: ``schedule(optimizer, total_steps, **options)``.
 
 ``total_steps`` is the number of times the schedule will be stepped over the whole run (updates for
-``interval: step``, epochs for ``interval: epoch``); schedules that do not need it ignore it. Each returns
+``interval: step``, epochs for ``interval: epoch``); schedules that do not need it ignore it. A run that only
+early stopping ends (trainer.max_epochs = max_steps = -1) has no length: it takes a schedule whose
+``total_steps`` has a default (`constant`, torch's classes). Each returns
 a ``torch.optim.lr_scheduler.LRScheduler`` whose factor multiplies the optimizer's configured ``lr``.
 A scheduler config may as well name a ``torch.optim.lr_scheduler`` class itself (``_partial_: true``):
 ``total_steps`` is passed only to a schedule that has that parameter.
@@ -15,8 +17,8 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ExponentialLR, LambdaLR, LRScheduler, StepLR
 
 
-def constant(optimizer: Optimizer, total_steps: int) -> LRScheduler:
-    """Keep the learning rate fixed."""
+def constant(optimizer: Optimizer, total_steps: int | None = None) -> LRScheduler:
+    """Keep the learning rate fixed (any run length, none included)."""
     return LambdaLR(optimizer, lambda s: 1.0)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 
 import lightning.pytorch as pl
 import torch
@@ -49,7 +50,8 @@ def restore_momentum(model: nn.Module, momenta: dict[str, float | None]) -> None
 class Classifier(pl.LightningModule):
     """Trains ``model`` on ``loss`` with ``optimizer(params)`` and ``schedule(optimizer)``: any
     ``torch.optim.lr_scheduler`` class (or a function returning one); a schedule with a ``total_steps``
-    parameter (optfactors.schedules, OneCycleLR) gets the number of times it will be stepped.
+    parameter (optfactors.schedules, OneCycleLR) gets the number of times it will be stepped, unless the run
+    has no length (only early stopping ends it).
 
     Logs per epoch ``<split>/loss`` and ``<split>/acc`` (sample-weighted means, reduced across processes);
     per update, at the Trainer's ``log_every_n_steps``, ``step/loss`` (reduced across processes), ``step/lr``
@@ -249,7 +251,8 @@ class Classifier(pl.LightningModule):
                 if self.schedule_interval == "step"
                 else self.trainer.max_epochs
             )
-            options["total_steps"] = int(steps)
+            if math.isfinite(steps):  # infinite when only early stopping ends the run
+                options["total_steps"] = int(steps)
         schedule = self.schedule_factory(optimizer, **options)
         return {
             "optimizer": optimizer,

@@ -7,11 +7,14 @@ of ``optional`` groups, which Hydra lets pass. It runs before any data is loaded
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping, Sequence
 from numbers import Real
 from pathlib import Path
 from typing import Any
+
+from hydra.utils import get_object
 
 from optfactors.data import DATASETS, num_batches
 from optfactors.task import BN_EVAL_MODES
@@ -89,6 +92,12 @@ def image_shape(name: str) -> list[int]:
     """(C, H, W) of one image of dataset ``name``."""
     shape = DATASETS[name][0]
     return [1, *shape] if len(shape) == 2 else [shape[2], shape[0], shape[1]]
+
+
+def needs_run_length(target: str) -> bool:
+    """Whether the schedule ``target`` names has a ``total_steps`` parameter without a default."""
+    parameter = inspect.signature(get_object(target)).parameters.get("total_steps")
+    return parameter is not None and parameter.default is inspect.Parameter.empty
 
 
 def validate(config: dict[str, Any]) -> None:
@@ -195,11 +204,14 @@ def validate(config: dict[str, Any]) -> None:
         max_steps,
         "-1 (no limit) or a positive integer",
     )
+    # No limit at all (both -1) only with a stopping rule that must end: every improvement lowers the best
+    # loss or raises the best accuracy by more than min_delta, and both are bounded.
+    ends = bool(stop) and stop["min_delta"] > 0
     _require(
-        _is_int(epochs) and (epochs >= 1 or (epochs == -1 and max_steps >= 1)),
+        _is_int(epochs) and (epochs >= 1 or (epochs == -1 and (max_steps >= 1 or ends))),
         "trainer.max_epochs",
         epochs,
-        "a positive integer (or -1 with trainer.max_steps set)",
+        "a positive integer, or -1 with trainer.max_steps set or an early_stopping rule with min_delta > 0",
     )
     interval = config["scheduler"]["interval"]
     _require(interval in ("step", "epoch"), "scheduler.interval", interval, "'step' or 'epoch'")
@@ -209,12 +221,22 @@ def validate(config: dict[str, Any]) -> None:
         epochs,
         "a positive integer with a per-epoch schedule",
     )
+    schedule = config["scheduler"]["schedule"]
+    if epochs == -1 and max_steps == -1:  # no length: the stopping rule ends the run
+        _require(
+            not needs_run_length(schedule["_target_"]),
+            "scheduler.schedule._target_",
+            schedule["_target_"],
+            "a schedule without a required total_steps: the run has no length (trainer.max_epochs and "
+            "max_steps are -1; only early stopping ends it)",
+        )
+        return
     per_epoch = num_batches(n, batch, data.get("drop_last", False), nproc or 1)
     steps = per_epoch * epochs if epochs >= 1 else max_steps
     if max_steps >= 1:
         steps = min(steps, max_steps)
     total = epochs if interval == "epoch" else steps
-    warmup = config["scheduler"]["schedule"].get("warmup_steps")
+    warmup = schedule.get("warmup_steps")
     if warmup is not None:
         _require(
             _is_int(warmup) and 1 <= warmup <= total,
