@@ -18,8 +18,8 @@ from omegaconf import DictConfig
 
 from optfactors import CONF_DIR
 from optfactors.run.config import ConfigError, validate
+from optfactors.run.launch import check_launch, share_job_resources
 from optfactors.run.record import resolved_config
-from optfactors.runtime import check_launch, share_job_resources
 
 GPUS = 8
 #: Per layout: its overrides, then what a run gets: trainer.devices once launched, strategy, processes.

@@ -105,7 +105,7 @@ def test_keskar_c1_runs_on_a_cifar10_subset(make_cfg):
     assert record["status"] == "ok" and record["updates"] == 4 and 0 <= record["metrics"]["test_acc"] <= 1
 
 
-@pytest.mark.slow  # the same lines as test_cli.py's `run --help` test, which runs by default (~8 s a start-up)
+@pytest.mark.slow  # the lines of test_cli.py's `run --help` test, which runs by default (~8 s a start-up)
 def test_help_lists_the_config_groups(cli):
     out = cli("run", "--help").stdout
     for line in (

@@ -36,6 +36,9 @@ study:
   title: TODO one line on what the study shows
 
 defaults:
+  # Body first, then this study's profile file: a key or sweep parameter the profile sets wins over the
+  # body's (README, "Add a study").
+  - _self_
   - {name}@_global_: ${{profile}}
   - override /data: mnist
   - override /model: mlp
