@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # one process per core with one torch thread each is ~1.6x faster than one process with every core.
 TEST_WORKERS ?= auto
 
-.PHONY: help install test test-all lint sweep reproduce collect figures report publish dashboard bench verify new-study clean
+.PHONY: help install test test-all lint sweep reproduce collect figures report publish dashboard bench verify new-study lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,11 +27,18 @@ help: ## list the targets
 
 install: $(STAMP) ## create .venv and install the package with its dev tools (no-op when up to date)
 
-$(STAMP): pyproject.toml
+# The exact versions of requirements.lock first (what the committed results were checked with), then the
+# package itself without resolving anything again.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[dev]'
 	touch $@
+
+lock: install ## rewrite requirements.lock from the current .venv (after changing pyproject.toml's dependencies)
+	{ sed -n '/^#/p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^#'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 test: install ## run the fast test suite (real data from DATA_DIR), one process per core, then ruff
 	OMP_NUM_THREADS=1 OPTFACTORS_PROGRESS_BAR=false $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)

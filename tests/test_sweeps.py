@@ -352,7 +352,7 @@ def test_submitit_local_launcher_runs_the_sweep(cli, tmp_path):
 def test_slurm_launcher_preset_composes(make_cfg):
     from hydra import compose, initialize_config_dir
 
-    with initialize_config_dir(config_dir=str(train_module.CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher") and launcher.max_num_timeout == 3

@@ -66,7 +66,7 @@ def run(args: list[str]) -> None:
     from optfactors.run.entry import main as entry  # torch and Lightning: seconds, so only when running
     from optfactors.run.hydra_errors import one_line_config_errors
 
-    sys.argv = ["optfactors", *args]
+    sys.argv = [sys.argv[0], *args]  # Lightning's DDP starts its other ranks with this command line again
     with one_line_config_errors(args):
         entry()
 
