@@ -12,19 +12,44 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from optfactors.decision import Decision
 from optfactors.studies import discover, study_of
 
 
 @dataclass(frozen=True)
+class Effect:
+    """One quantity a claim is decided on (one a network or setting when it asks each): its label, its
+    decision under the one rule (`optfactors.decision`) and how its numbers read."""
+
+    label: str
+    decision: Decision
+    unit: str = ""
+    digits: int = 2
+    signed: bool = True
+
+    def cell(self) -> str:
+        """``F1 (MNIST): +0.90 [+0.62, +1.18] points, n = 4 + 4``."""
+        text = self.decision.text(self.unit, self.digits, signed=self.signed)
+        return f"{self.label}: {text}" if self.label else text
+
+
+@dataclass(frozen=True)
 class ClaimResult:
-    """What a claim measured, whether that reproduces the claim (None: not enough data), and how decided."""
+    """What a claim measured, whether that reproduces the claim (None: not enough data), and how decided:
+    ``effects`` are the decisions its verdict combines (empty only where no effect could be computed)."""
 
     measured: str
     reproduced: bool | None
     detail: str = ""
+    effects: tuple[Effect, ...] = ()
 
 
 ClaimFn = Callable[[pd.DataFrame, pd.DataFrame], ClaimResult]
+
+
+def combined(effects: tuple[Effect, ...]) -> bool | None:
+    """The verdict of a claim that holds for every effect it decides: `every_network` of their verdicts."""
+    return every_network([e.decision.verdict for e in effects]) if effects else None
 
 
 def every_network(verdicts: list[bool | None]) -> bool | None:
