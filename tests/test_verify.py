@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from optfactors import verify
+from optfactors.report.markdown import verdict_rows
 
 
 def _runs() -> pd.DataFrame:
@@ -96,29 +97,38 @@ def _copy_of(source: Path):
     return rerun
 
 
-def test_a_rerun_on_another_cpu_kind_is_not_comparable_rather_than_drift(
+def test_a_rerun_on_another_cpu_kind_is_held_to_the_committed_verdicts_and_intervals(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    """Another instruction set moves float32 sums: verify says so instead of failing (or passing) on it."""
-    committed = tmp_path / "results" / "saddle_escape"
-    committed.mkdir(parents=True)
-    runs = pd.read_csv("results/saddle_escape/runs.csv")
-    runs.assign(device="AMD EPYC, AVX2 (2 threads)", loss=runs["loss"] * 2).to_csv(
-        committed / "runs.csv", index=False
+    """Another instruction set moves float32 sums: verify then decides the study's claims on the rerun and
+    requires the committed verdicts (results/verdicts.csv), each effect inside its committed interval."""
+    results = tmp_path / "results"
+    (results / "quickstart").mkdir(parents=True)
+    runs = pd.read_csv("results/quickstart/runs.csv")
+    runs.assign(device="AMD EPYC, AVX2 (2 threads)").to_csv(results / "quickstart" / "runs.csv", index=False)
+    (results / "quickstart" / "curves.csv").write_bytes(Path("results/quickstart/curves.csv").read_bytes())
+    verdicts = verdict_rows(results)
+    monkeypatch.setattr(verify, "rerun", _copy_of(Path("results")))
+    args = ["--studies", "quickstart", "--results", str(results), "--scratch", str(tmp_path / "s")]
+
+    def check(table: pd.DataFrame) -> tuple[int, str]:
+        table.to_csv(results / "verdicts.csv", index=False)
+        status = verify.main(args)
+        return status, capsys.readouterr().out
+
+    status, out = check(verdicts)
+    assert status == 0
+    assert (
+        "quickstart: same verdicts, effects within intervals (committed on AMD EPYC, AVX2 (2 threads)" in out
     )
-    (committed / "curves.csv").write_bytes(Path("results/saddle_escape/curves.csv").read_bytes())
-    rerun = _copy_of(Path("results"))
-    monkeypatch.setattr(verify, "rerun", rerun)
-    args = [
-        "--studies",
-        "saddle_escape",
-        "--results",
-        str(tmp_path / "results"),
-        "--scratch",
-        str(tmp_path / "s"),
-    ]
-    assert verify.main(args) == 0
-    assert "saddle_escape: not comparable here: committed on AMD EPYC, AVX2 (2 threads), rerun on " in (
-        capsys.readouterr().out
-    )
-    assert verify.other_device(Path("results/saddle_escape"), Path("results/saddle_escape")) is None
+    claim = verdicts["claim"].iloc[0]
+    flipped = verdicts.assign(claim_verdict=verdicts["claim_verdict"].map({"✓": "✗", "✗": "✓", "—": "✓"}))
+    status, out = check(flipped)
+    assert status == 1 and f"quickstart: differs: verdicts: {claim}: " in out
+    if (
+        verdicts["high"].gt(verdicts["low"]).any()
+    ):  # a claim decided on an interval (not an exact computation)
+        shifted = verdicts.assign(low=verdicts["high"] + 1, high=verdicts["high"] + 2)
+        status, out = check(shifted)
+        assert status == 1 and "outside the committed interval" in out
+    assert verify.other_device(Path("results/quickstart"), Path("results/quickstart")) is None

@@ -143,7 +143,7 @@ def compare_verdicts(committed: pd.DataFrame, rerun_dir: Path, study: str) -> Dr
             row = rows[rows["label"].fillna("") == effect.label]
             low, high = (row[c].iloc[0] if len(row) else float("nan") for c in ("low", "high"))
             value = effect.decision.effect
-            if not low <= value <= high and not (pd.isna(low) or pd.isna(high)):
+            if low < high and not low <= value <= high:  # an exact computation's [x, x] is no noise band
                 what = f"{claim.claim_id}: {effect.label or 'effect'} {value:.4g} rerun"
                 return Drift("verdicts", f"{what}, outside the committed interval [{low:.4g}, {high:.4g}]")
     return None
