@@ -1,7 +1,7 @@
 """Run records -> tidy tables: ``runs.csv`` (one row a run) and ``curves.csv`` (one row a run-epoch).
 
 Usage: ``python -m optfactors.report.collect EXPERIMENT [--results DIR]``
-(console script ``optfactors-collect``).
+(``optfactors collect``; the console script ``optfactors-collect`` is its old alias).
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         runs, curves = collect(args.results, args.experiment, keep_missing=args.keep_missing)
     except FileNotFoundError as err:  # no readable record: one line, exit code 1
-        sys.exit(f"optfactors-collect: {err}")
+        sys.exit(f"optfactors collect: {err}")
     print(f"{args.experiment}: {len(runs)} runs ({status_counts(runs)}), {len(curves)} epoch rows")
     print(f"  -> {Path(args.results, args.experiment)}/runs.csv, curves.csv")
 
