@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import spearmanr
 
 from optfactors.report.claims import CLAIMS, ClaimResult
 from optfactors.report.collect import collect
@@ -206,17 +207,31 @@ def test_sharper_solutions_generalize_worse_on_ranked_points() -> None:
     test = {"sb": [0.985, 0.983, 0.984, 0.986], "lb": [0.975, 0.977, 0.976, 0.974]}
     result = CORRELATION(sharp_flat_runs(sharp, test), NO_CURVES)
     assert result.reproduced is True
-    assert "rho = -1.00" in result.measured and "n = 8" in result.measured
+    assert "MLP (MNIST): partial ρ = -1.00 (p = 0.0035, n = 8) given the regime" in result.measured
+    assert "within SB ρ = -1.00 (p = 0.083, n = 4), within LB ρ = -1.00 (p = 0.083, n = 4)" in result.measured
+    assert_intervals(result)
 
 
-def test_sharpness_uncorrelated_or_too_few_points() -> None:
-    rng = np.random.default_rng(0)
-    sharp = {"sb": list(rng.uniform(1, 100, 6)), "lb": list(rng.uniform(1, 100, 6))}
-    test = {"sb": list(rng.uniform(0.97, 0.98, 6)), "lb": list(rng.uniform(0.97, 0.98, 6))}
+def test_the_sb_and_lb_clusters_alone_do_not_make_sharper_solutions_generalize_worse() -> None:
+    """LB sharper and worse, as in the paper, but within each regime the sharper solution is the better one:
+    pooled, ρ would be negative; given the regime it is positive."""
+    sharp = {"sb": [9.0, 10.0, 11.0, 12.0], "lb": [250.0, 280.0, 300.0, 320.0]}
+    test = {"sb": [0.983, 0.984, 0.985, 0.986], "lb": [0.974, 0.975, 0.976, 0.977]}
+    assert spearmanr(sharp["sb"] + sharp["lb"], test["sb"] + test["lb"]).statistic < -0.5
     result = CORRELATION(sharp_flat_runs(sharp, test), NO_CURVES)
-    assert result.reproduced is False and "n = 12" in result.measured
+    assert result.reproduced is False and "partial ρ = +1.00 (p = 0.0035, n = 8)" in result.measured
+    assert_intervals(result)
+
+
+def test_sharpness_unordered_within_regimes_or_too_few_points() -> None:
+    sharp = {"sb": [10.0, 12.0, 11.0, 9.0], "lb": [300.0, 250.0, 280.0, 320.0]}
+    test = {"sb": [0.985, 0.986, 0.983, 0.984], "lb": [0.976, 0.974, 0.977, 0.975]}
+    result = CORRELATION(sharp_flat_runs(sharp, test), NO_CURVES)
+    assert result.reproduced is None and result.effects[0].decision.reason.startswith("not significant")
+    assert_intervals(result)
     few = {r: v[:3] for r, v in sharp.items()}, {r: v[:3] for r, v in test.items()}
-    assert CORRELATION(sharp_flat_runs(*few), NO_CURVES).reproduced is None
+    result = CORRELATION(sharp_flat_runs(*few), NO_CURVES)
+    assert result.reproduced is None and result.effects[0].decision.p >= 2 / 36  # 3! x 3! orderings
     empty = pd.DataFrame(columns=["run_key", "status", "dataset", "model", "seed"])
     assert CORRELATION(empty, NO_CURVES).reproduced is None
 
@@ -249,6 +264,7 @@ def test_adaptive_sharpness_claim_reads_the_adaptive_rows() -> None:
     )
     result = ADAPTIVE(runs, curves)
     assert result.reproduced is True and "LB > SB in 2/2 seeds" in result.measured
+    assert_intervals(result)
     assert ADAPTIVE(runs, curves.assign(space="full")).reproduced is None
 
 
