@@ -298,8 +298,10 @@ def analysis_curves(table: str, values: dict[str, list[float]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-LB_SHARPER = {"sb": [1.0, 2.0, 1.5], "lb": [10.0, 20.0, 15.0]}
+LB_SHARPER = {"sb": [1.0, 2.0, 1.5], "lb": [10.0, 25.0, 13.0]}
+LB_FLATTER = {"sb": [1.0, 2.0, 1.5], "lb": [0.1, 0.3, 0.2]}
 LB_FLATTER_ONCE = {"sb": [1.0, 2.0, 1.5], "lb": [10.0, 1.0, 15.0]}
+WITH_ZERO = {"sb": [0.0, 2.0, 1.5], "lb": [10.0, 25.0, 13.0]}
 SHARP_FLAT_TABLES = {
     "lb_sharper_epsilon": "sharpness",
     "lb_sharper_adaptive_epsilon": "adaptive",
@@ -309,14 +311,32 @@ SHARP_FLAT_TABLES = {
 
 
 def sharp_flat_cases(claim: str) -> list[Case]:
+    """LB / SB paired by seed: above 1 (✓), below 1 (✗), either way within the seed noise, one seed, a value
+    leaving no ratio, or nothing to pair (—)."""
     table, runs = SHARP_FLAT_TABLES[claim], solution_runs(3)
     sb_only = analysis_curves(table, LB_SHARPER)
+    one_seed = analysis_curves(table, {"sb": [1.0], "lb": [10.0]})
     return [
         Case("lb-sharper", runs, analysis_curves(table, LB_SHARPER), True, "LB > SB in 3/3 seeds"),
-        Case("lb-flatter-in-one-seed", runs, analysis_curves(table, LB_FLATTER_ONCE), False, "2/3 seeds"),
+        Case("lb-flatter", runs, analysis_curves(table, LB_FLATTER), False, "LB > SB in 0/3 seeds"),
+        Case("lb-flatter-in-one-seed", runs, analysis_curves(table, LB_FLATTER_ONCE), None, "2/3 seeds"),
+        Case("one-seed", solution_runs(1), one_seed, None, "1/1 seeds, one seed: no interval"),
+        Case("a-zero-value", runs, analysis_curves(table, WITH_ZERO), None, "a value <= 0: no ratio"),
         Case("not-analysed", runs, NO_CURVES, None),
         Case("only-sb-analysed", runs, sb_only[sb_only["regime"] == "sb"], None),
     ]
+
+
+@pytest.mark.parametrize("claim", SHARP_FLAT_TABLES)
+def test_sharp_flat_effects_are_ratios_with_intervals(claim: str) -> None:
+    """Every LB/SB effect with 2 or more seeds (and a ratio) has a finite interval around its ratio of
+    geometric means."""
+    for case in sharp_flat_cases(claim):
+        for effect in CLAIMS[claim].fn(case.runs, case.curves).effects:
+            decision, decided = effect.decision, case.label != "a-zero-value"
+            finite = np.isfinite(decision.low) and np.isfinite(decision.high)
+            assert finite == (decided and decision.n >= 2), case.label
+            assert decision.method == "paired t on logs" and decision.threshold == 1.0
 
 
 # --- warmup, normalization, stuck

@@ -3,11 +3,14 @@ tables that must give ✓, ✗ and undecided (no training)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import spearmanr
 
-from optfactors.report.claims import CLAIMS
+from optfactors.report.claims import CLAIMS, ClaimResult
 from optfactors.report.collect import collect
 from optfactors.report.tables import TABLES
 from optfactors.studies.keskar_gap_search.figures import search
@@ -65,28 +68,49 @@ def gap_runs(
 CLEAR_GAP = {"sb": [0.985, 0.984, 0.986, 0.985], "lb": [0.975, 0.976, 0.974, 0.975]}
 
 
-def test_gap_reproduced_when_sb_beats_lb_by_more_than_two_stds() -> None:
+def assert_intervals(result: ClaimResult) -> None:
+    """The result has effects, each with a finite interval where every group has at least 2 seeds (rank
+    tests: 5 solutions)."""
+    assert result.effects, result.measured
+    for effect in result.effects:
+        if min(effect.decision.ns) >= (5 if effect.decision.p is not None else 2):
+            assert math.isfinite(effect.decision.low) and math.isfinite(effect.decision.high), effect.cell()
+
+
+def test_gap_reproduced_when_its_interval_lies_above_zero() -> None:
     runs = gap_runs(CLEAR_GAP)
     result = GAP(runs, NO_CURVES)
     assert result.reproduced is True
-    assert "gap +1.000 ± 0.115 points (SB - LB, 4 seeds; needs > 0.231: yes)" in result.measured
-    assert SIMILAR(runs, NO_CURVES).reproduced is True
+    assert "MLP (MNIST): gap +1.00 points (SB 98.50 %, LB 97.50 %)" in result.measured
+    (effect,) = result.effects
+    assert effect.decision.ns == (4, 4) and effect.decision.low == pytest.approx(0.859, abs=1e-3)
+    assert_intervals(result)
+    similar = SIMILAR(runs, NO_CURVES)
+    assert similar.reproduced is True and similar.effects[0].decision.effect == pytest.approx(0.1)
+    assert_intervals(similar)
 
 
-def test_gap_not_reproduced_within_two_stds_or_reversed() -> None:
-    # gap 0.2 points, std of the gap ~0.14: above one std, not above two.
+def test_gap_within_the_seed_noise_is_undecided_and_a_reversed_one_contradicts() -> None:
+    # gap 0.2 points, its Welch interval about ±0.4
     noisy = {"sb": [0.984, 0.986, 0.982, 0.988], "lb": [0.983, 0.983, 0.984, 0.982]}
-    assert GAP(gap_runs(noisy), NO_CURVES).reproduced is False
+    result = GAP(gap_runs(noisy), NO_CURVES)
+    assert result.reproduced is None and result.effects[0].decision.reason == "interval straddles 0"
+    assert_intervals(result)
     reversed_gap = {"sb": CLEAR_GAP["lb"], "lb": CLEAR_GAP["sb"]}
-    assert GAP(gap_runs(reversed_gap), NO_CURVES).reproduced is False
+    result = GAP(gap_runs(reversed_gap), NO_CURVES)
+    assert result.reproduced is False and "gap -1.00 points" in result.measured
+    assert_intervals(result)
 
 
-def test_gap_undecided_with_capped_runs_or_too_few_seeds() -> None:
+def test_gap_undecided_with_capped_runs_or_one_seed() -> None:
     capped = GAP(gap_runs(CLEAR_GAP, stop="cap"), NO_CURVES)
-    assert capped.reproduced is None and "8 run(s) stopped at the epoch cap" in capped.measured
-    three = {r: accs[:3] for r, accs in CLEAR_GAP.items()}
-    assert GAP(gap_runs(three), NO_CURVES).reproduced is None
-    assert SIMILAR(gap_runs(three), NO_CURVES).reproduced is None
+    assert capped.reproduced is None and "runs stopped at the epoch cap (MLP (MNIST) 8)" in capped.measured
+    assert capped.effects[0].decision.verdict is True  # the effect alone would pass: the precondition fails
+    assert SIMILAR(gap_runs(CLEAR_GAP, stop="cap"), NO_CURVES).reproduced is None
+    one = {r: accs[:1] for r, accs in CLEAR_GAP.items()}
+    for claim in (GAP, SIMILAR):
+        result = claim(gap_runs(one), NO_CURVES)
+        assert result.reproduced is None and "SB: one seed, LB: one seed: no interval" in result.measured
     assert GAP(gap_runs({"sb": CLEAR_GAP["sb"]}), NO_CURVES).reproduced is None
 
 
@@ -94,6 +118,19 @@ def test_similar_training_fails_beyond_one_point() -> None:
     runs = gap_runs(CLEAR_GAP, train={"sb": 1.0, "lb": 0.985})
     result = SIMILAR(runs, NO_CURVES)
     assert result.reproduced is False and "SB 100.00 %, LB 98.50 %" in result.measured
+    assert_intervals(result)
+    assert GAP(runs, NO_CURVES).reproduced is None  # a precondition of the gap
+
+
+def test_training_accuracies_too_noisy_to_place_within_one_point_leave_both_claims_undecided() -> None:
+    runs = gap_runs(CLEAR_GAP)
+    runs.loc[runs["regime"] == "sb", "train_eval_acc"] = [0.999, 0.990, 0.995, 0.986]  # SB - LB -0.65 ± 0.9
+    similar = SIMILAR(runs, NO_CURVES)
+    assert similar.reproduced is None and similar.effects[0].decision.reason.startswith("interval crosses")
+    assert_intervals(similar)
+    gap = GAP(runs, NO_CURVES)
+    assert gap.reproduced is None and gap.effects[0].decision.verdict is True
+    assert "training accuracies not shown within ±1 point (MLP (MNIST))" in gap.measured
 
 
 def test_records_without_stop_reason_count_as_capped_when_they_used_every_epoch() -> None:
@@ -170,17 +207,31 @@ def test_sharper_solutions_generalize_worse_on_ranked_points() -> None:
     test = {"sb": [0.985, 0.983, 0.984, 0.986], "lb": [0.975, 0.977, 0.976, 0.974]}
     result = CORRELATION(sharp_flat_runs(sharp, test), NO_CURVES)
     assert result.reproduced is True
-    assert "rho = -1.00" in result.measured and "n = 8" in result.measured
+    assert "MLP (MNIST): partial ρ = -1.00 (p = 0.0035, n = 8) given the regime" in result.measured
+    assert "within SB ρ = -1.00 (p = 0.083, n = 4), within LB ρ = -1.00 (p = 0.083, n = 4)" in result.measured
+    assert_intervals(result)
 
 
-def test_sharpness_uncorrelated_or_too_few_points() -> None:
-    rng = np.random.default_rng(0)
-    sharp = {"sb": list(rng.uniform(1, 100, 6)), "lb": list(rng.uniform(1, 100, 6))}
-    test = {"sb": list(rng.uniform(0.97, 0.98, 6)), "lb": list(rng.uniform(0.97, 0.98, 6))}
+def test_the_sb_and_lb_clusters_alone_do_not_make_sharper_solutions_generalize_worse() -> None:
+    """LB sharper and worse, as in the paper, but within each regime the sharper solution is the better one:
+    pooled, ρ would be negative; given the regime it is positive."""
+    sharp = {"sb": [9.0, 10.0, 11.0, 12.0], "lb": [250.0, 280.0, 300.0, 320.0]}
+    test = {"sb": [0.983, 0.984, 0.985, 0.986], "lb": [0.974, 0.975, 0.976, 0.977]}
+    assert spearmanr(sharp["sb"] + sharp["lb"], test["sb"] + test["lb"]).statistic < -0.5
     result = CORRELATION(sharp_flat_runs(sharp, test), NO_CURVES)
-    assert result.reproduced is False and "n = 12" in result.measured
+    assert result.reproduced is False and "partial ρ = +1.00 (p = 0.0035, n = 8)" in result.measured
+    assert_intervals(result)
+
+
+def test_sharpness_unordered_within_regimes_or_too_few_points() -> None:
+    sharp = {"sb": [10.0, 12.0, 11.0, 9.0], "lb": [300.0, 250.0, 280.0, 320.0]}
+    test = {"sb": [0.985, 0.986, 0.983, 0.984], "lb": [0.976, 0.974, 0.977, 0.975]}
+    result = CORRELATION(sharp_flat_runs(sharp, test), NO_CURVES)
+    assert result.reproduced is None and result.effects[0].decision.reason.startswith("not significant")
+    assert_intervals(result)
     few = {r: v[:3] for r, v in sharp.items()}, {r: v[:3] for r, v in test.items()}
-    assert CORRELATION(sharp_flat_runs(*few), NO_CURVES).reproduced is None
+    result = CORRELATION(sharp_flat_runs(*few), NO_CURVES)
+    assert result.reproduced is None and result.effects[0].decision.p >= 2 / 36  # 3! x 3! orderings
     empty = pd.DataFrame(columns=["run_key", "status", "dataset", "model", "seed"])
     assert CORRELATION(empty, NO_CURVES).reproduced is None
 
@@ -213,6 +264,7 @@ def test_adaptive_sharpness_claim_reads_the_adaptive_rows() -> None:
     )
     result = ADAPTIVE(runs, curves)
     assert result.reproduced is True and "LB > SB in 2/2 seeds" in result.measured
+    assert_intervals(result)
     assert ADAPTIVE(runs, curves.assign(space="full")).reproduced is None
 
 

@@ -192,30 +192,53 @@ def test_the_summary_gives_each_remedy_its_share_of_the_gap():
 
 
 @pytest.mark.parametrize(
-    ("label", "spec", "closes", "flatter"),
+    ("label", "spec", "closes", "is_flatter"),
     [
-        ("a flatter remedy closes 71 %", {"sam": ([0.980, 0.980, 0.980], 0.3)}, True, True),
-        ("a sharper remedy closes 71 %", {"sam": ([0.980, 0.980, 0.980], 0.9)}, True, False),
-        ("remedies close 29 % at most", {"sam": ([0.977, 0.977, 0.977], 0.3)}, False, None),
-        ("half closed but not beyond the noise", {"sam": ([0.995, 0.965, 0.979], 0.3)}, False, None),
-        ("a half-closing remedy with 2 seeds", {"sam": ([0.980, 0.980], 0.3)}, False, None),
+        ("a flatter remedy closes 86 %", {"sam": ([0.981, 0.982, 0.980], 0.3)}, True, True),
+        ("a sharper remedy closes 86 %", {"sam": ([0.981, 0.982, 0.980], 0.9)}, True, False),
+        ("remedies close 14 % at most", {"sam": ([0.976, 0.977, 0.975], 0.3)}, False, None),
+        ("half closed within the seed noise", {"sam": ([0.995, 0.965, 0.979], 0.3)}, None, None),
+        ("a half-closing remedy with one seed", {"sam": ([0.980, None, None], 0.3)}, None, None),
     ],
 )
-def test_the_remedy_claims_decide_both_ways(label, spec, closes, flatter):
+def test_the_remedy_claims_decide_both_ways(label, spec, closes, is_flatter):
+    """R - SB/2 - LB/2 (Welch): above 0 for some remedy ✓, below 0 for every one ✗; LAMB here closes 5 %."""
     runs = _runs({**SB_LB, "lamb": ([0.975, 0.975, 0.976], 0.5), **spec})
-    assert a_remedy_closes_half_the_gap(runs, NO_CURVES).reproduced is closes, label
-    assert gap_closing_remedies_are_flatter(runs, NO_CURVES).reproduced is flatter, label
+    closing = a_remedy_closes_half_the_gap(runs, NO_CURVES)
+    assert closing.reproduced is closes, label
+    assert [e.label for e in closing.effects] == ["lamb", "sam"]
+    for effect in closing.effects:  # every group with 2 or more seeds: a finite interval
+        ns, decision = effect.decision.ns, effect.decision
+        assert (min(ns) >= 2) == (math.isfinite(decision.low) and math.isfinite(decision.high)), label
+    flatter = gap_closing_remedies_are_flatter(runs, NO_CURVES)
+    assert flatter.reproduced is is_flatter, label
+    assert all(math.isfinite(e.decision.low) for e in flatter.effects), label
+
+
+def test_a_remedy_closing_half_is_shown_with_its_share_and_diverged_seeds():
+    runs = _runs({**SB_LB, "sam": ([0.981, 0.982, 0.980], 0.3), "lars": ([0.976, 0.977, None], 0.6)})
+    closing = a_remedy_closes_half_the_gap(runs, NO_CURVES)
+    assert "share closed: sam 86 %, lars 21 % (1 diverged); closes half: sam" in closing.measured
+    assert closing.measured.startswith("gap SB - LB +0.70 [+0.47, +0.93] points, n = 3 + 3")
+    assert [e.decision.ns for e in closing.effects] == [(3, 3, 3), (2, 3, 3)]
+    flatter = gap_closing_remedies_are_flatter(runs, NO_CURVES)
+    (effect,) = flatter.effects
+    assert effect.label == "sam" and effect.decision.effect == pytest.approx(0.5)
+    assert flatter.measured == "large_batch: ε-sharpness 0.600, top eigenvalue 6.00 (means); sam: " + (
+        "ε-sharpness 0.300, top eigenvalue 3.00 (means)"
+    )
 
 
 @pytest.mark.parametrize(
     "spec",
     [
-        {SB: ([0.980, 0.981, 0.979], 0.2), LB: ([0.979, 0.980, 0.980], 0.6)},  # no significant gap
-        {SB: ([0.982, 0.983], 0.2), LB: ([0.975, 0.976], 0.6)},  # references with 2 seeds
+        {SB: ([0.980, 0.981, 0.979], 0.2), LB: ([0.979, 0.980, 0.980], 0.6)},  # gap within the seed noise
+        {SB: ([0.982], 0.2), LB: ([0.975], 0.6)},  # references with one seed
         {LB: ([0.975, 0.976, 0.974], 0.6)},  # no SB reference
     ],
 )
 def test_without_a_gap_to_close_both_claims_are_undecided(spec):
-    runs = _runs({**spec, "sam": ([0.990, 0.990, 0.990], 0.1)})
-    assert a_remedy_closes_half_the_gap(runs, NO_CURVES).reproduced is None
+    runs = _runs({**spec, "sam": ([0.990, 0.991, 0.989], 0.1)})
+    closing = a_remedy_closes_half_the_gap(runs, NO_CURVES)
+    assert closing.reproduced is None and "Precondition failed" in closing.detail
     assert gap_closing_remedies_are_flatter(runs, NO_CURVES).reproduced is None

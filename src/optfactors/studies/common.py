@@ -1,11 +1,17 @@
 """What study packages share: table columns, the runs that count, seed spreads, names as they read.
 
-Pure pandas: a claim imports this, never plotting code or torch.
+Pure pandas and the decision rule: a claim imports this, never plotting code or torch.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import pandas as pd
+from numpy.typing import ArrayLike
+
+from optfactors.decision import Decision, decide_interval, decide_ratio
 
 #: The runs.csv column of the (global) batch size.
 BATCH_SIZE = "data.batch_size"
@@ -50,6 +56,29 @@ def seed_std(value: float) -> float:
 def mean_std(mean: float, std: float, spec: str = ".2f") -> str:
     """``mean ± std``, or the mean alone where one seed leaves no std (NaN)."""
     return f"{mean:{spec}}" if pd.isna(std) else f"{mean:{spec}} ± {std:{spec}}"
+
+
+def plain(value: float) -> str:
+    """A number to 3 significant digits (all of its integer digits) without an exponent: 12,043, 612, 7.51,
+    0.0564."""
+    rounded = float(f"{value:.3g}")
+    if not math.isfinite(rounded) or rounded == 0:
+        return f"{value:g}"
+    return f"{value:,.{max(0, 2 - math.floor(math.log10(abs(rounded))))}f}"
+
+
+def positive_ratio(
+    a: ArrayLike, b: ArrayLike, threshold: float = 1.0, side: str = "above", paired: bool = False
+) -> Decision:
+    """`decide_ratio` of a over b (ratio of geometric means over seeds), or no interval (verdict —) where a
+    value <= 0 leaves no such ratio."""
+    a, b = pd.Series(a, dtype=float), pd.Series(b, dtype=float)
+    if (a <= 0).any() or (b <= 0).any():
+        n = (len(a),) if paired else (len(a), len(b))
+        method = f"{'paired' if paired else 'Welch'} t on logs"
+        undefined = decide_interval(math.nan, math.nan, math.nan, threshold, side, n, method)
+        return replace(undefined, reason="a value <= 0: no ratio of geometric means")
+    return decide_ratio(a, b, threshold, side, paired)
 
 
 def stage_rows(curves: pd.DataFrame, table: str) -> pd.DataFrame:

@@ -1,76 +1,71 @@
 """Keskar et al. 2017's claims: SB and LB reach similar training accuracy, but LB generalizes worse.
 
-The criterion (fixed before any data of the gap search was seen): for every network, at least
-:data:`MIN_SEEDS` seeds per regime, no run stopped at the epoch cap (each ran until its training loss
-reached the target or stopped improving), training accuracies of SB and LB within
-:data:`TRAIN_TOLERANCE` points, and a test-accuracy gap SB - LB above twice its seed standard deviation
-``sqrt(std_SB^2 + std_LB^2)``."""
+Both are decided per network by the one rule (`optfactors.decision`), seeds the unit (one run per seed and
+regime, its final accuracy in points), with the effect, threshold and side fixed from each sentence before
+the committed runs were decided under the rule:
+
+- ``sb_lb_similar_training_accuracy``: SB - LB training accuracy (the training set re-evaluated after
+  training), Welch t-interval inside the band ±:data:`TRAIN_TOLERANCE` points;
+- ``lb_lower_test_accuracy``: SB - LB test accuracy, Welch t-interval above 0 points.
+
+Preconditions, not effects (Keskar's protocol): no run stopped at the epoch cap, every run trained until its
+training loss reached the target or stopped improving (both claims); and for the gap, training accuracies
+within ±1 point, i.e. ``sb_lb_similar_training_accuracy`` ✓ for every network (a gap between runs that did not
+fit the training set alike is not the paper's). A failed precondition leaves the verdict —.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
 
 import pandas as pd
 
-from optfactors.report.claims import ClaimResult, every_network, register_claim
-from optfactors.studies.common import (
-    display_name,
-    seed_std,
-)
-from optfactors.studies.keskar_gap.tables import capped_runs, sb_lb_summary
+from optfactors.decision import Decision, decide_contrast
+from optfactors.report.claims import ClaimResult, Effect, combined, register_claim
+from optfactors.studies.keskar_gap.tables import Network, networks
 
-#: Seeds per regime a network needs before its comparison decides anything.
-MIN_SEEDS = 4
-
-
-#: |SB - LB| training accuracy (points) that counts as "similar".
+#: Band (points) of SB - LB training accuracy that counts as "similar".
 TRAIN_TOLERANCE = 1.0
 
 
-#: The gap must exceed this many seed standard deviations of the gap.
-GAP_SIGMAS = 2.0
+def training_decision(network: Network) -> Decision:
+    """SB - LB training accuracy (points), Welch t-interval, inside ±TRAIN_TOLERANCE for ✓."""
+    band = (-TRAIN_TOLERANCE, TRAIN_TOLERANCE)
+    return decide_contrast(network.percent("train_eval_acc"), threshold=band, side="within")
 
 
-@dataclass(frozen=True)
-class Pair:
-    """SB and LB summary rows of one network, and why its comparison is undecided (None: it decides)."""
-
-    name: str
-    sb: pd.Series
-    lb: pd.Series
-    undecided: str | None
-
-    @property
-    def gap(self) -> float:
-        return float(self.sb["test_acc_mean"] - self.lb["test_acc_mean"])
-
-    @property
-    def gap_std(self) -> float:
-        return (seed_std(self.sb["test_acc_std"]) ** 2 + seed_std(self.lb["test_acc_std"]) ** 2) ** 0.5
+def gap_decision(network: Network) -> Decision:
+    """SB - LB test accuracy (points), Welch t-interval, above 0 for ✓."""
+    return decide_contrast(network.percent("test_acc"))
 
 
-def pairs(runs: pd.DataFrame) -> list[Pair]:
-    """A :class:`Pair` for every network (dataset, model) with both regimes."""
-    summary = sb_lb_summary(runs).set_index(["data", "model", "regime"])
-    capped = capped_runs(runs)
-    found = []
-    for data, model in dict.fromkeys((d, m) for d, m, _ in summary.index):
-        if (data, model, "sb") not in summary.index or (data, model, "lb") not in summary.index:
-            continue
-        sb, lb = summary.loc[(data, model, "sb")], summary.loc[(data, model, "lb")]
-        n_capped = sum(int(capped.get((data, model, regime), 0)) for regime in ("sb", "lb"))
-        seeds = int(min(sb["seeds"], lb["seeds"]))
-        undecided = None
-        if n_capped:
-            undecided = f"{n_capped} run(s) stopped at the epoch cap: undecided"
-        elif seeds < MIN_SEEDS:
-            undecided = f"{seeds} seed(s), {MIN_SEEDS} needed: undecided"
-        found.append(Pair(f"{display_name(model)} ({display_name(data)})", sb, lb, undecided))
-    return found
+def _effects(found: list[Network], decide: Callable[[Network], Decision]) -> tuple[Effect, ...]:
+    return tuple(Effect(network.label, decide(network), "points") for network in found)
 
 
-def _note(pair: Pair) -> str:
-    return f" ({pair.undecided})" if pair.undecided else ""
+def _capped(found: list[Network]) -> str | None:
+    """The failed no-run-at-the-cap precondition (None: it holds)."""
+    counts = [f"{network.label} {network.capped}" for network in found if network.capped]
+    return f"runs stopped at the epoch cap ({', '.join(counts)}): undecided" if counts else None
+
+
+def _untrained(found: list[Network]) -> str | None:
+    """The failed similar-training precondition of the gap (None: it holds)."""
+    networks_off = [network.label for network in found if training_decision(network).verdict is not True]
+    if not networks_off:
+        return None
+    within = f"±{TRAIN_TOLERANCE:g} point"
+    return f"training accuracies not shown within {within} ({', '.join(networks_off)}): undecided"
+
+
+def _no_interval(decision: Decision) -> str:
+    return f" ({decision.reason})" if math.isnan(decision.low) else ""
+
+
+def _means(network: Network, column: str) -> str:
+    sb, lb = (values.mean() for values in network.percent(column).values())
+    return f"SB {sb:.2f} %, LB {lb:.2f} %"
 
 
 @register_claim(
@@ -79,22 +74,24 @@ def _note(pair: Pair) -> str:
     "Table 2: all above 99.6 %); here: within 1 point of each other.",
 )
 def similar_training(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """SB vs LB mean train accuracy per network."""
-    found = pairs(runs)
-    if not found:
-        return ClaimResult("no network with both SB and LB runs", None)
-    parts, verdicts = [], []
-    for pair in found:
-        train_sb, train_lb = pair.sb["train_eval_acc_mean"], pair.lb["train_eval_acc_mean"]
-        parts.append(f"{pair.name}: SB {train_sb:.2f} %, LB {train_lb:.2f} %{_note(pair)}")
-        verdicts.append(None if pair.undecided else bool(abs(train_sb - train_lb) <= TRAIN_TOLERANCE))
+    """SB - LB training accuracy per network inside ±1 point; — with a run at the epoch cap."""
+    found = networks(runs)
     detail = (
-        f"Reproduced if |SB - LB| <= {TRAIN_TOLERANCE:g} point of training accuracy (the training set "
-        "re-evaluated after training) for every network, each with at least "
-        f"{MIN_SEEDS} seeds per regime and no run stopped at the epoch cap (every run trained until its "
-        "training loss reached the target or stopped improving); otherwise undecided."
+        f"Effect per network: SB - LB training accuracy (points, the training set re-evaluated after "
+        f"training, one run per seed), Welch t-interval; ✓ inside [-{TRAIN_TOLERANCE:g}, "
+        f"{TRAIN_TOLERANCE:g}] for every network. Precondition: no run stopped at the epoch cap (each "
+        "trained until its training loss reached the target or stopped improving), else —."
     )
-    return ClaimResult("; ".join(parts), every_network(verdicts), detail)
+    if not found:
+        return ClaimResult("no network with both SB and LB runs", None, detail)
+    effects = _effects(found, training_decision)
+    measured = "; ".join(
+        f"{network.label}: {_means(network, 'train_eval_acc')}{_no_interval(effect.decision)}"
+        for network, effect in zip(found, effects, strict=True)
+    )
+    if (why := _capped(found)) is not None:
+        return ClaimResult(f"{measured}; {why}", None, f"{detail} Precondition failed: {why}.", effects)
+    return ClaimResult(measured, combined(effects), detail, effects)
 
 
 @register_claim(
@@ -103,24 +100,23 @@ def similar_training(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     "(Keskar et al., Table 2: by 0.2 to 2.8 points).",
 )
 def lb_generalizes_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """SB - LB mean test accuracy per network, against twice the gap's standard deviation over seeds."""
-    found = pairs(runs)
-    if not found:
-        return ClaimResult("no network with both SB and LB runs", None)
-    parts, verdicts = [], []
-    for pair in found:
-        bar = GAP_SIGMAS * pair.gap_std
-        passed = None if pair.undecided else bool(pair.gap > bar)
-        parts.append(
-            f"{pair.name}: gap {pair.gap:+.3f} ± {pair.gap_std:.3f} points (SB - LB, "
-            f"{int(min(pair.sb['seeds'], pair.lb['seeds']))} seeds; needs > {bar:.3f}"
-            + ("" if passed is None else f": {'yes' if passed else 'no'}")
-            + f"){_note(pair)}"
-        )
-        verdicts.append(passed)
+    """SB - LB test accuracy per network above 0 points; — with a run at the epoch cap or training accuracies
+    not shown within 1 point."""
+    found = networks(runs)
     detail = (
-        f"Reproduced if, for every network, SB's mean test accuracy exceeds LB's by more than {GAP_SIGMAS:g} "
-        "times the gap's seed standard deviation (sqrt(std_SB^2 + std_LB^2)), with at least "
-        f"{MIN_SEEDS} seeds per regime and no run stopped at the epoch cap; otherwise undecided."
+        "Effect per network: SB - LB test accuracy (points, one run per seed), Welch t-interval; ✓ above 0 "
+        "for every network. Preconditions: no run stopped at the epoch cap, and SB and LB training "
+        f"accuracies within ±{TRAIN_TOLERANCE:g} point (sb_lb_similar_training_accuracy ✓ for every "
+        "network), else —."
     )
-    return ClaimResult("; ".join(parts), every_network(verdicts), detail)
+    if not found:
+        return ClaimResult("no network with both SB and LB runs", None, detail)
+    effects = _effects(found, gap_decision)
+    measured = "; ".join(
+        f"{network.label}: gap {effect.decision.effect:+.2f} points ({_means(network, 'test_acc')})"
+        f"{_no_interval(effect.decision)}"
+        for network, effect in zip(found, effects, strict=True)
+    )
+    if (why := _capped(found) or _untrained(found)) is not None:
+        return ClaimResult(f"{measured}; {why}", None, f"{detail} Precondition failed: {why}.", effects)
+    return ClaimResult(measured, combined(effects), detail, effects)

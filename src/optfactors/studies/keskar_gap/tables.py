@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -58,6 +60,32 @@ def capped_runs(runs: pd.DataFrame) -> pd.Series:
     """How many ok runs of each (dataset, model, regime) stopped at the epoch cap."""
     ok = ok_runs(runs)
     return is_capped(ok).groupby([ok["dataset"], ok["model"], ok["regime"]]).sum()
+
+
+@dataclass(frozen=True)
+class Network:
+    """One network's ok runs (one per seed) of each regime, and how many of them stopped at the epoch cap."""
+
+    label: str
+    runs: dict[str, pd.DataFrame]
+    capped: int
+
+    def percent(self, column: str) -> dict[str, pd.Series]:
+        """Per regime ("SB", "LB"): ``column`` of each seed's run in percent, seeds without one left out."""
+        return {regime.upper(): 100 * self.runs[regime][column].dropna() for regime in REGIMES}
+
+
+def networks(runs: pd.DataFrame) -> list[Network]:
+    """A :class:`Network` for every (dataset, model) with ok runs of both regimes, in Table 2's order."""
+    ok = ok_runs(runs)
+    found = []
+    for data, model in sb_lb_summary(runs)[["data", "model"]].drop_duplicates().itertuples(index=False):
+        group = ok[(ok["dataset"] == data) & (ok["model"] == model)]
+        by_regime = {regime: group[group["regime"] == regime] for regime in REGIMES}
+        if all(len(frame) for frame in by_regime.values()):
+            label = f"{display_name(model)} ({display_name(data)})"
+            found.append(Network(label, by_regime, int(is_capped(group).sum())))
+    return found
 
 
 @register_table("table2")

@@ -1,69 +1,99 @@
 """large_batch_remedies' claims: some remedy closes at least half the large-batch gap, and the remedies that
 do also find flatter solutions.
 
-Criteria (fixed before the study's first run): the gap is the references' SB - LB mean test accuracy and must
-exceed :data:`GAP_SIGMAS` seed standard deviations, each reference and remedy with at least
-:data:`MIN_SEEDS` ok seeds, else undecided. A remedy *closes* a share ``(acc - LB) / (SB - LB)`` of the gap
-(means); it counts as closing half when that share is at least :data:`HALF` and its lead over LB exceeds
-:data:`GAP_SIGMAS` standard deviations of the difference. A solution is *flatter* when its mean ε-sharpness
-is below LB's."""
+Decided by the one rule (`optfactors.decision`), seeds the unit (one run per seed and remedy, diverged seeds
+left out), with effects, thresholds and sides fixed from the sentences before the committed runs were decided
+under it:
+
+- ``a_remedy_closes_half_the_gap``: per remedy R, the test-accuracy contrast R - HALF·SB - (1 - HALF)·LB
+  (points), above 0 exactly when R's mean closes at least :data:`HALF` of the gap SB - LB; Welch t-interval
+  over the three groups of seeds (a closed form, where a bootstrap of the share (R - LB) / (SB - LB)
+  undercovers with 3 seeds). ✓ if some remedy's interval lies above 0, ✗ if every remedy's lies below 0,
+  else —.
+- ``gap_closing_remedies_are_flatter``: for every remedy whose contrast is ✓, its ε-sharpness over LB's, the
+  ratio of geometric means over seeds (Welch t-interval on log values); ✓ below 1 for every such remedy;
+  — when no remedy is shown to close half.
+
+Precondition of both (not an effect): a gap to close, SB - LB test accuracy above 0 (Welch t-interval), else
+—.
+"""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from optfactors.report.claims import ClaimResult, register_claim
-from optfactors.studies.common import (
-    seed_std,
+from optfactors.decision import Decision, decide_contrast
+from optfactors.report.claims import ClaimResult, Effect, combined, register_claim
+from optfactors.studies.common import plain, positive_ratio
+from optfactors.studies.large_batch_remedies.tables import (
+    LB,
+    SB,
+    SHARPNESS,
+    TOP_EIGENVALUE,
+    per_seed,
+    remedy_summary,
 )
-from optfactors.studies.large_batch_remedies.tables import LB, SB, remedy_summary
 
-MIN_SEEDS = 3
-
-
-GAP_SIGMAS = 2.0
-
-
+#: The share of the gap a remedy must close.
 HALF = 0.5
 
+#: The precondition and how each verdict is combined, as the details say it.
+PRECONDITION = (
+    "Precondition: a gap to close, SB - LB mean test accuracy above 0 (Welch t-interval over seeds), else —."
+)
 
-def _lead_std(a: pd.Series, b: pd.Series) -> float:
-    return math.hypot(seed_std(a["test_acc_std"]), seed_std(b["test_acc_std"]))
+
+def test_accuracy(runs: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per remedy: test accuracy (points) of each ok seed."""
+    return per_seed(runs, "test_acc", 100.0)
 
 
-def _undecided(summary: pd.DataFrame) -> str | None:
-    """Why the gap cannot be judged (None: it can)."""
-    refs = summary.set_index("remedy") if not summary.empty else pd.DataFrame()
-    if SB not in refs.index or LB not in refs.index:
+def gap_decision(acc: dict[str, pd.Series]) -> Decision:
+    """SB - LB test accuracy (points), Welch t-interval; the gap exists when it lies above 0."""
+    return decide_contrast({"SB": acc[SB], "LB": acc[LB]})
+
+
+def closing_decision(acc: dict[str, pd.Series], remedy: str) -> Decision:
+    """R - HALF·SB - (1 - HALF)·LB test accuracy (points), Welch t-interval over the three groups of seeds;
+    ✓ above 0 (R closes at least HALF of the gap)."""
+    groups = {remedy: acc[remedy], "SB": acc[SB], "LB": acc[LB]}
+    return decide_contrast(groups, (1.0, -HALF, HALF - 1.0))
+
+
+def flatness_decision(sharpness: dict[str, pd.Series], remedy: str) -> Decision:
+    """R / LB ε-sharpness, the ratio of geometric means over seeds (Welch t-interval on logs); ✓ below 1."""
+    return positive_ratio(sharpness[remedy], sharpness[LB], 1.0, "below")
+
+
+def _no_gap(acc: dict[str, pd.Series]) -> str | None:
+    """Why the precondition fails (None: there is a gap to close)."""
+    if SB not in acc or LB not in acc:
         return "both references (small_batch, large_batch) are needed"
-    sb, lb = refs.loc[SB], refs.loc[LB]
-    if min(sb["seeds"], lb["seeds"]) < MIN_SEEDS:
-        return f"the references need {MIN_SEEDS} ok seeds each"
-    gap = sb["test_acc_mean"] - lb["test_acc_mean"]
-    if not gap > GAP_SIGMAS * _lead_std(sb, lb):
-        return f"no gap to close: SB - LB = {gap:+.2f} points, needs > {GAP_SIGMAS * _lead_std(sb, lb):.2f}"
+    gap = gap_decision(acc)
+    if gap.verdict is not True:
+        return f"no gap to close: SB - LB {gap.text('points')} ({gap.reason})"
     return None
 
 
-def closers(summary: pd.DataFrame) -> list[str]:
-    """The remedies (with enough seeds) that close at least half the gap, their lead over LB significant."""
-    lb = summary.set_index("remedy").loc[LB]
-    found = []
-    for _, row in summary[~summary["remedy"].isin([SB, LB])].iterrows():
-        lead = row["test_acc_mean"] - lb["test_acc_mean"]
-        if row["seeds"] >= MIN_SEEDS and row["gap_closed"] >= HALF and lead > GAP_SIGMAS * _lead_std(row, lb):
-            found.append(row["remedy"])
-    return found
+def _closing(acc: dict[str, pd.Series]) -> tuple[Effect, ...]:
+    """Each remedy's closing contrast, in run order."""
+    return tuple(Effect(r, closing_decision(acc, r), "points") for r in acc if r not in (SB, LB))
 
 
-def _shares(summary: pd.DataFrame) -> str:
-    rows = summary[~summary["remedy"].isin([SB, LB])]
+def some_remedy(effects: tuple[Effect, ...]) -> bool | None:
+    """✓ if some effect is ✓, ✗ if every one is ✗ (and there is one), else —."""
+    verdicts = [e.decision.verdict for e in effects]
+    if any(v is True for v in verdicts):
+        return True
+    return False if verdicts and all(v is False for v in verdicts) else None
+
+
+def _shares(runs: pd.DataFrame) -> str:
+    """``lars 30 %, lamb 38 % (2 diverged)``: each remedy's share of the gap closed, on means."""
+    rows = remedy_summary(runs)
+    rows = rows[~rows["remedy"].isin([SB, LB])]
     return ", ".join(
-        f"{r.remedy} {100 * r.gap_closed:.0f} %"
-        if r.seeds >= MIN_SEEDS
-        else f"{r.remedy} ({r.seeds} ok seeds)"
+        f"{r.remedy} {100 * r.gap_closed:.0f} %" + (f" ({r.diverged} diverged)" if r.diverged else "")
         for r in rows.itertuples()
     )
 
@@ -75,21 +105,22 @@ def _shares(summary: pd.DataFrame) -> str:
     "in their papers; here: at least one closes >= 50 % of the SB-LB test-accuracy gap.",
 )
 def a_remedy_closes_half_the_gap(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    summary = remedy_summary(runs)
+    """Per remedy R: R - ½ SB - ½ LB test accuracy above 0; ✓ for some remedy, ✗ if below 0 for every one."""
     detail = (
-        "Reproduced if some remedy's share of the gap closed, (acc - LB) / (SB - LB) on mean test "
-        f"accuracies, is >= {HALF:.0%} and its lead over LB exceeds {GAP_SIGMAS:g} seed standard "
-        f"deviations, with >= {MIN_SEEDS} ok seeds; undecided without a significant SB-LB gap."
+        f"Effect per remedy R: R - {HALF:g}·SB - {1 - HALF:g}·LB mean test accuracy (points; above 0 "
+        f"exactly when R closes at least {100 * HALF:g} % of the SB - LB gap), Welch t-interval over the "
+        "three groups of seeds, diverged seeds left out. ✓ if some remedy's interval lies above 0, ✗ if "
+        f"every remedy's lies below 0, else —. {PRECONDITION} The share (R - LB) / (SB - LB) of mean "
+        "accuracies is description."
     )
-    if (why := _undecided(summary)) is not None:
-        return ClaimResult(why, None, detail)
-    refs = summary.set_index("remedy")
-    gap = refs.loc[SB, "test_acc_mean"] - refs.loc[LB, "test_acc_mean"]
-    found = closers(summary)
-    measured = f"gap SB - LB {gap:.2f} points; closed: {_shares(summary)}" + (
-        f"; >= half: {', '.join(found)}" if found else "; none closes half"
-    )
-    return ClaimResult(measured, bool(found), detail)
+    acc = test_accuracy(runs)
+    effects = _closing(acc) if {SB, LB} <= acc.keys() else ()
+    if (why := _no_gap(acc)) is not None:
+        return ClaimResult(why, None, f"{detail} Precondition failed: {why}.", effects)
+    closers = [e.label for e in effects if e.decision.verdict]
+    shown = f"closes half: {', '.join(closers)}" if closers else "none shown to close half"
+    measured = f"gap SB - LB {gap_decision(acc).text('points')}; share closed: {_shares(runs)}; {shown}"
+    return ClaimResult(measured, some_remedy(effects), detail, effects)
 
 
 @register_claim(
@@ -98,27 +129,23 @@ def a_remedy_closes_half_the_gap(runs: pd.DataFrame, curves: pd.DataFrame) -> Cl
     "every remedy closing >= 50 % of the gap has a lower mean ε-sharpness than LB.",
 )
 def gap_closing_remedies_are_flatter(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    summary = remedy_summary(runs)
+    """Per remedy shown to close half the gap: its ε-sharpness over LB's below 1; — if none is."""
     detail = (
-        "Reproduced if every remedy that closes half the gap (see a_remedy_closes_half_the_gap) has a lower "
-        "mean ε-sharpness (1e-3, random 100-D subspace) than the LB reference; the top Hessian eigenvalue is "
-        "reported beside it. Undecided if no remedy closes half the gap."
+        "Effect per remedy shown to close half the gap (its a_remedy_closes_half_the_gap contrast ✓): its "
+        "ε-sharpness (1e-3, random 100-D subspace) over LB's, the ratio of geometric means over seeds "
+        "(Welch t-interval on log values); ✓ if below 1 for every such remedy, ✗ if above 1 for any, — if "
+        f"no remedy is shown to close half. {PRECONDITION} The top Hessian eigenvalue is reported beside it."
     )
-    if (why := _undecided(summary)) is not None:
-        return ClaimResult(why, None, detail)
-    found = closers(summary)
-    if not found:
-        return ClaimResult("no remedy closes half the gap", None, detail)
-    refs = summary.set_index("remedy")
-    lb = refs.loc[LB]
-    parts = [f"LB: ε-sharpness {lb['epsilon_sharpness']:.3g}, top eigenvalue {lb['top_eigenvalue']:.3g}"]
-    verdicts = []
-    for remedy in found:
-        row = refs.loc[remedy]
-        flatter = bool(row["epsilon_sharpness"] < lb["epsilon_sharpness"])
-        verdicts.append(flatter)
-        parts.append(
-            f"{remedy}: {row['epsilon_sharpness']:.3g} ({'flatter' if flatter else 'not flatter'}), "
-            f"top eigenvalue {row['top_eigenvalue']:.3g}"
-        )
-    return ClaimResult("; ".join(parts), all(verdicts), detail)
+    acc = test_accuracy(runs)
+    if (why := _no_gap(acc)) is not None:
+        return ClaimResult(why, None, f"{detail} Precondition failed: {why}.")
+    closers = [e.label for e in _closing(acc) if e.decision.verdict]
+    if not closers:
+        return ClaimResult("no remedy shown to close half the gap", None, detail)
+    sharpness, top = per_seed(runs, SHARPNESS), per_seed(runs, TOP_EIGENVALUE)
+    effects = tuple(Effect(r, flatness_decision(sharpness, r), "× (R/LB)", signed=False) for r in closers)
+    parts = [
+        f"{r}: ε-sharpness {plain(sharpness[r].mean())}, top eigenvalue {plain(top[r].mean())} (means)"
+        for r in (LB, *closers)
+    ]
+    return ClaimResult("; ".join(parts), combined(effects), detail, effects)

@@ -18,6 +18,20 @@ REMEDY = "choice.remedy"
 SHARPNESS, TOP_EIGENVALUE = "train_eval_epsilon_sharpness", "train_eval_top_eigenvalue"
 
 
+def remedy_order(runs: pd.DataFrame) -> list[str]:
+    """The remedies run: the references first, then the others in run order."""
+    present = list(dict.fromkeys(runs[REMEDY])) if REMEDY in runs else []
+    return [r for r in (SB, LB) if r in present] + [r for r in present if r not in (SB, LB)]
+
+
+def per_seed(runs: pd.DataFrame, column: str, scale: float = 1.0) -> dict[str, pd.Series]:
+    """Per remedy (:func:`remedy_order`): ``scale`` x ``column`` of its ok runs, one value per seed, seeds
+    without one (diverged, or not measured) left out."""
+    ok = runs[runs["status"] == "ok"]
+    values = ok[column] if column in ok else pd.Series(np.nan, index=ok.index)
+    return {remedy: scale * values[ok[REMEDY] == remedy].dropna() for remedy in remedy_order(runs)}
+
+
 def remedy_summary(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per remedy (references first, then in run order): ok seeds (and how many diverged), train and
     test accuracy (%, mean and std over seeds), the share of the gap closed ``(test - LB) / (SB - LB)`` on
@@ -26,11 +40,8 @@ def remedy_summary(runs: pd.DataFrame) -> pd.DataFrame:
     if REMEDY not in runs or runs.empty:
         return pd.DataFrame()
     rows = []
-    order = [SB, LB] + [r for r in dict.fromkeys(runs[REMEDY]) if r not in (SB, LB)]
-    for remedy in order:
+    for remedy in remedy_order(runs):
         group = runs[runs[REMEDY] == remedy]
-        if group.empty:
-            continue
         ok = group[group["status"] == "ok"]
         acc = 100 * ok[["train_eval_acc", "test_acc"]]
         rows.append(
