@@ -5,6 +5,8 @@ Pure pandas: a claim imports this, never plotting code or torch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 #: The runs.csv column of the (global) batch size.
@@ -71,3 +73,9 @@ def by_lr(runs: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
     )
     table[value] = ok_runs(runs).groupby([*keys, LR])[value].mean()
     return table.reset_index()
+
+
+def seeds_mean_std(values: Sequence[float], spec: str = ".2f") -> str:
+    """:func:`mean_std` of one value per seed (the mean alone for one seed)."""
+    series = pd.Series(values, dtype=float)
+    return mean_std(series.mean(), series.std(), spec)
