@@ -908,6 +908,37 @@ def test_claim_verdict(claim: str, case: Case) -> None:
     assert result.measured
 
 
+#: Claims decided by Welch contrasts over seeds (optfactors.decision.decide_contrast).
+WELCH_CLAIMS = (
+    "large_batch_lower_train_and_val_accuracy",
+    "depth_plain_deeper_trains_worse",
+    "depth_residual_deeper_trains_as_well",
+    "adaptive_lower_training_loss",
+    "adaptive_margin_grows_with_budget",
+    "momentum_gap_shrinks_with_budget",
+    "residual_depth_gap_shrinks_with_budget",
+    "momentum_decay_close_to_adam",
+    "ce_trains_faster_than_mse",
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "case"),
+    [(claim, case) for claim in WELCH_CLAIMS for case in CASES[claim]],
+    ids=[f"{claim}-{case.label}" for claim in WELCH_CLAIMS for case in CASES[claim]],
+)
+def test_welch_claim_has_effects_with_intervals(claim: str, case: Case) -> None:
+    """A decided claim carries its effects; an effect has a finite interval iff every group has 2 seeds."""
+    result = CLAIMS[claim].fn(case.runs, case.curves)
+    assert result.effects or result.reproduced is None, result.measured
+    for effect in result.effects:
+        decision = effect.decision
+        assert decision.method == "Welch t", effect.cell()
+        assert (min(decision.ns) >= 2) == bool(np.isfinite([decision.low, decision.high]).all()), (
+            effect.cell()
+        )
+
+
 def test_every_claim_is_decided_both_ways() -> None:
     """Each registered claim has ✓, ✗ and undecided cases here, or is decided in another test file that
     names it (a study's own test, e.g. tests/test_study_<name>.py from the scaffold)."""
