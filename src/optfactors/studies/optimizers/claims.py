@@ -8,9 +8,7 @@ import pandas as pd
 from optfactors.decision import decide_contrast
 from optfactors.report.claims import ClaimResult, Effect, combined, register_claim
 from optfactors.studies.common import display_name, seeds_mean_std
-from optfactors.studies.optimizers.tables import best_runs, pick, seed_values
-
-ADAPTIVE = ("adagrad", "rmsprop", "adam")
+from optfactors.studies.optimizers.tables import ADAPTIVE, best_runs, constant_losses, pick, seed_values
 
 PICK = (
     "Each optimizer and schedule at the learning rate of the shared grid with the best mean validation "
@@ -28,18 +26,15 @@ def adaptive_lower_training_loss(runs: pd.DataFrame, curves: pd.DataFrame) -> Cl
     """Per dataset and adaptive method A, constant schedule: SGD's final training loss minus A's (one value
     per seed, each at its picked learning rate), Welch t; threshold 0, side above (A lower), every effect."""
     best = best_runs(runs)
-    best = best[best["scheduler"] == "constant"]
     effects, parts = [], []
     for dataset in dict.fromkeys(best["dataset"]):
-        sgd, found = pick(best, dataset, "sgd"), [a for a in ADAPTIVE if pick(best, dataset, a) is not None]
-        if sgd is None or not found:
+        losses = constant_losses(runs, best, dataset)
+        found = [a for a in ADAPTIVE if a in losses]
+        if "sgd" not in losses or not found:
             continue
-        losses = {"sgd": seed_values(runs, sgd, "train_loss")}
-        losses |= {a: seed_values(runs, pick(best, dataset, a), "train_loss") for a in found}
         for a in found:
             decision = decide_contrast({"SGD": losses["sgd"], display_name(a): losses[a]})
-            label = f"SGD − {display_name(a)} ({display_name(dataset)})"
-            effects.append(Effect(label, decision, digits=3))
+            effects.append(Effect(f"SGD − {display_name(a)} ({display_name(dataset)})", decision, digits=3))
         shown = ", ".join(f"{display_name(a)} {seeds_mean_std(losses[a], '.3g')}" for a in found)
         parts.append(f"{display_name(dataset)}: SGD {seeds_mean_std(losses['sgd'], '.3g')} vs {shown}")
     detail = (

@@ -13,6 +13,7 @@ from optfactors.studies.common import (
 )
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
+ADAPTIVE = ("adagrad", "rmsprop", "adam")
 
 
 def _ranked(table: pd.DataFrame, by: str = "val_acc", lowest: bool = False) -> pd.DataFrame:
@@ -59,6 +60,14 @@ def seed_values(runs: pd.DataFrame, cell: pd.Series, column: str, scale: float =
     ok run, runs without a value left out."""
     values = runs.loc[runs["run_key"].isin(cell["run_keys"]), column].dropna()
     return scale * values.to_numpy(dtype=float)
+
+
+def constant_losses(runs: pd.DataFrame, best: pd.DataFrame, dataset: str) -> dict[str, np.ndarray]:
+    """Final training loss of each seed of SGD and of each adaptive method on ``dataset``, constant schedule,
+    at its picked rate (``best``: :func:`best_runs` of ``runs``); optimizers without runs left out."""
+    constant = best[best["scheduler"] == "constant"]
+    cells = {name: pick(constant, dataset, name) for name in ("sgd", *ADAPTIVE)}
+    return {name: seed_values(runs, cell, "train_loss") for name, cell in cells.items() if cell is not None}
 
 
 def mean_curve(curves: pd.DataFrame, keys: pd.Series, column: str) -> pd.Series:

@@ -10,9 +10,8 @@ import pandas as pd
 from optfactors.decision import decide_contrast
 from optfactors.report.claims import ClaimResult, Effect, combined, register_claim
 from optfactors.studies.common import display_name, mean_std, seeds_mean_std
-from optfactors.studies.optimizers.tables import pick, seed_values
+from optfactors.studies.optimizers.tables import ADAPTIVE, constant_losses, pick, seed_values
 from optfactors.studies.optimizers_budget.tables import (
-    ADAPTIVE,
     DATASET,
     best_by_budget,
     momentum_gap_by_budget,
@@ -26,13 +25,6 @@ PICK = (
     "accuracy (ties: the lower validation loss)."
 )
 NEEDS_TWO = "needs CIFAR-10 runs at two budgets: make sweep EXP=optimizers_budget"
-
-
-def _constant_losses(runs: pd.DataFrame, best: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Final training loss per seed of SGD and each adaptive method, constant schedule, at its picked rate."""
-    constant = best[best["scheduler"] == "constant"]
-    cells = {name: pick(constant, DATASET, name) for name in ("sgd", *ADAPTIVE)}
-    return {name: seed_values(runs, cell, "train_loss") for name, cell in cells.items() if cell is not None}
 
 
 @register_claim(
@@ -50,7 +42,7 @@ def adaptive_margin_grows(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResu
         f"t-interval; ✓ if every interval lies above 0 (A pulls ahead of SGD). {PICK} The lecture's claim "
         "holds at a budget where the margin itself is > 0."
     )
-    losses = {epochs: _constant_losses(runs, best) for epochs, best in best_by_budget(runs).items()}
+    losses = {epochs: constant_losses(runs, best, DATASET) for epochs, best in best_by_budget(runs).items()}
     spans = [epochs for epochs, cells in losses.items() if "sgd" in cells]
     if len(spans) < 2:
         return ClaimResult(NEEDS_TWO, None, detail)

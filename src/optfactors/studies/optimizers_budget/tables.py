@@ -12,12 +12,9 @@ from optfactors.studies.common import (
     mean_std,
     ok_runs,
 )
-from optfactors.studies.optimizers.tables import best_runs, pick
+from optfactors.studies.optimizers.tables import ADAPTIVE, best_runs, pick
 
 EPOCHS = "trainer.max_epochs"
-
-
-ADAPTIVE = ("adagrad", "rmsprop", "adam")
 
 
 DATASET = "cifar10"
