@@ -6,6 +6,7 @@ Pure pandas and the decision rule: a claim imports this, never plotting code or 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pandas as pd
@@ -100,3 +101,9 @@ def by_lr(runs: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
     )
     table[value] = ok_runs(runs).groupby([*keys, LR])[value].mean()
     return table.reset_index()
+
+
+def seeds_mean_std(values: Sequence[float], spec: str = ".2f") -> str:
+    """:func:`mean_std` of one value per seed (the mean alone for one seed)."""
+    series = pd.Series(values, dtype=float)
+    return mean_std(series.mean(), series.std(), spec)

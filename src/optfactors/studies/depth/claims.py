@@ -1,28 +1,36 @@
-"""He et al. 2016: a deeper plain network trains worse, a deeper residual one as well."""
+"""He et al. 2016: a deeper plain network trains worse, a deeper residual one as well; each decided by the
+one rule (optfactors.decision) on the final training loss, one value per seed."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from optfactors.report.claims import ClaimResult, register_claim
+from optfactors.decision import decide_contrast
+from optfactors.report.claims import ClaimResult, Effect, combined, register_claim
+from optfactors.studies.common import seeds_mean_std
 from optfactors.studies.depth.tables import NETWORKS, final_train_loss
-
-
-def _network(table: pd.DataFrame, depth: int, residual: bool) -> pd.Series | None:
-    key = (depth, residual)
-    return table.loc[key] if key in table.index else None
-
 
 DEPTH_DETAIL = (
     "Final training loss: the training subset evaluated in eval mode after training (train_eval_loss, over "
-    "trainer.limit_test_batches of it: 1,000 of the 4,000 images in the quick profile), mean ± std over "
-    "seeds."
+    "trainer.limit_test_batches of it: 1,000 of the 4,000 images in the quick profile), one value per seed."
 )
 
 
-def _describe(table: pd.DataFrame, depth: int, residual: bool) -> str:
-    row = table.loc[(depth, residual)]
-    return f"{NETWORKS[(depth, residual)][0]} {row['mean']:.3g} ± {row['std']:.2g}"
+def _name(key: tuple[int, bool]) -> str:
+    return NETWORKS[key][0]
+
+
+def _describe(losses: dict[tuple[int, bool], np.ndarray], keys: list[tuple[int, bool]]) -> str:
+    return "; ".join(f"{_name(key)} {seeds_mean_std(losses[key], '.3g')}" for key in keys)
+
+
+def _excess(
+    losses: dict[tuple[int, bool], np.ndarray], deep: tuple[int, bool], other: tuple[int, bool]
+) -> Effect:
+    """``deep``'s final training loss minus ``other``'s with its Welch t-interval; ✓ below 0."""
+    decision = decide_contrast({_name(deep): losses[deep], _name(other): losses[other]}, side="below")
+    return Effect(f"{_name(deep)} − {_name(other)}", decision, digits=3)
 
 
 @register_claim(
@@ -31,14 +39,15 @@ def _describe(table: pd.DataFrame, depth: int, residual: bool) -> str:
     "represent everything the shallower one can: an optimisation issue, not model bias.",
 )
 def plain_deeper_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Final training loss of plain-56 against plain-20."""
-    table = final_train_loss(runs)
-    detail = DEPTH_DETAIL + " Reproduced if plain-56's mean exceeds plain-20's by more than the larger std."
-    if _network(table, 20, False) is None or _network(table, 56, False) is None:
+    """Plain-56's final training loss minus plain-20's, Welch t; threshold 0, side above (plain-56 higher)."""
+    losses = final_train_loss(runs)
+    detail = f"{DEPTH_DETAIL} Effect: plain-56 − plain-20, Welch t-interval over seeds; ✓ if it lies above 0."
+    needed = [(20, False), (56, False)]
+    if any(key not in losses for key in needed):
         return ClaimResult("needs plain networks of depth 20 and 56: make sweep EXP=depth", None, detail)
-    shallow, deep = table.loc[(20, False)], table.loc[(56, False)]
-    ok = deep["mean"] - shallow["mean"] > max(shallow["std"], deep["std"])
-    return ClaimResult(f"{_describe(table, 20, False)}; {_describe(table, 56, False)}", bool(ok), detail)
+    decision = decide_contrast({_name(key): losses[key] for key in reversed(needed)})
+    effect = Effect("plain-56 − plain-20", decision, digits=3)
+    return ClaimResult(_describe(losses, needed), combined((effect,)), detail, (effect,))
 
 
 @register_claim(
@@ -47,17 +56,16 @@ def plain_deeper_worse(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     trend="residual_depth_gap_shrinks_with_budget",
 )
 def residual_deeper_as_well(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Final training loss of ResNet-56 against ResNet-20 (and against plain-56)."""
-    table = final_train_loss(runs)
+    """ResNet-56's final training loss minus ResNet-20's, and minus plain-56's, Welch t; threshold 0, side
+    below (as He et al. find: the deeper residual network trains lower, and lower than its plain twin)."""
+    losses = final_train_loss(runs)
     detail = (
-        DEPTH_DETAIL
-        + " Reproduced if ResNet-56's mean is at most ResNet-20's plus the larger std, and below "
-        "plain-56's."
+        f"{DEPTH_DETAIL} Effects: ResNet-56 − ResNet-20 and ResNet-56 − plain-56, Welch t-intervals over "
+        "seeds; ✓ if both lie below 0, ✗ if either lies above (no margin: a difference the seeds cannot "
+        "resolve stays —)."
     )
     needed = [(20, True), (56, True), (56, False)]
-    if any(_network(table, *key) is None for key in needed):
+    if any(key not in losses for key in needed):
         return ClaimResult("needs ResNet-20, ResNet-56 and plain-56: make sweep EXP=depth", None, detail)
-    shallow, deep, plain = (table.loc[key] for key in needed)
-    ok = deep["mean"] <= shallow["mean"] + max(shallow["std"], deep["std"]) and deep["mean"] < plain["mean"]
-    measured = "; ".join(_describe(table, *key) for key in needed)
-    return ClaimResult(measured, bool(ok), detail)
+    effects = (_excess(losses, (56, True), (20, True)), _excess(losses, (56, True), (56, False)))
+    return ClaimResult(_describe(losses, needed), combined(effects), detail, effects)

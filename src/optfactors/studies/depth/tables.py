@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from optfactors.studies.common import (
@@ -29,7 +30,9 @@ def depth_curves(runs: pd.DataFrame, curves: pd.DataFrame) -> dict[tuple[int, bo
     return found
 
 
-def final_train_loss(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over ok seeds of the final training loss (training set in eval mode), per network."""
-    grouped = ok_runs(runs).groupby(["model.depth", "model.residual"])["train_eval_loss"]
-    return grouped.agg(["mean", "std", "count"]).fillna({"std": 0.0})
+def final_train_loss(runs: pd.DataFrame) -> dict[tuple[int, bool], np.ndarray]:
+    """Per network (depth, residual): the final training loss (training subset in eval mode,
+    train_eval_loss) of each ok seed, seeds without a value left out."""
+    ok = ok_runs(runs).dropna(subset=["train_eval_loss"])
+    grouped = ok.groupby(["model.depth", "model.residual"])["train_eval_loss"]
+    return {(int(d), bool(r)): part.to_numpy(dtype=float) for (d, r), part in grouped}

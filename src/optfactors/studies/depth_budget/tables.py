@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from optfactors.report.tables import register_table
@@ -36,6 +37,14 @@ def residual_by_budget(runs: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def residual_losses(runs: pd.DataFrame, epochs: int, depth: int) -> np.ndarray:
+    """The final training loss (train_eval_loss) of each ok seed of the residual network of ``depth``
+    trained for ``epochs``, seeds without a value left out."""
+    ok = ok_runs(runs)
+    cell = ok[ok["model.residual"].astype(bool) & (ok[EPOCHS] == epochs) & (ok["model.depth"] == depth)]
+    return cell["train_eval_loss"].dropna().to_numpy(dtype=float)
 
 
 @register_table("residual_trend")

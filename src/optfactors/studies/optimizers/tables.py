@@ -1,4 +1,4 @@
-"""The optimizer study's shared tables: the best learning rate per cell, mean curves."""
+"""The optimizer study's shared tables: the learning rate picked per cell (by validation), mean curves."""
 
 from __future__ import annotations
 
@@ -13,26 +13,61 @@ from optfactors.studies.common import (
 )
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
+ADAPTIVE = ("adagrad", "rmsprop", "adam")
+
+
+def _ranked(table: pd.DataFrame, by: str = "val_acc", lowest: bool = False) -> pd.DataFrame:
+    """``table`` best first by mean ``by`` (highest, or lowest with ``lowest``), ties broken by the lower
+    mean validation loss (means equal to 12 decimals tie)."""
+    key = table.assign(_key=table[by].round(12))
+    order = key.sort_values(["_key", "val_loss"], ascending=[lowest, True], kind="stable")
+    return order.drop(columns="_key")
 
 
 def best_runs(runs: pd.DataFrame, by: str = "val_acc", lowest: bool = False) -> pd.DataFrame:
     """Per dataset, optimizer and schedule: the learning rate whose ok runs have the best mean ``by``
-    (highest, or lowest with ``lowest``), with that lr's mean train loss, validation and test accuracy, its
-    seeds, and how many runs of the cell diverged over the whole grid."""
+    (highest, or lowest with ``lowest``; ties: lower mean validation loss), with that lr's mean train loss,
+    validation accuracy and loss, test accuracy, its seeds and their run keys, and how many runs of the cell
+    diverged over the whole grid. Claims pick by validation accuracy (the default), never by test."""
     keys = ["dataset", "optimizer", "schedule"]
     ok = ok_runs(runs)
     means = ok.groupby([*keys, LR], as_index=False).agg(
         train_loss=("train_loss", "mean"),
         val_acc=("val_acc", "mean"),
+        val_loss=("val_loss", "mean"),
         test_acc=("test_acc", "mean"),
         test_acc_std=("test_acc", "std"),
         seeds=("seed", "nunique"),
+        run_keys=("run_key", tuple),
     )
-    order = means.sort_values(by, ascending=lowest)
-    best = order.drop_duplicates(keys).reset_index(drop=True)
+    best = _ranked(means, by, lowest).drop_duplicates(keys).reset_index(drop=True)
     diverged = runs[runs["status"] == "diverged"].groupby(keys).size().rename("diverged_runs")
     best = best.join(diverged, on=keys).fillna({"diverged_runs": 0})
     return best.rename(columns={"schedule": "scheduler", LR: "lr"})
+
+
+def pick(best: pd.DataFrame, dataset: str, optimizer: str, scheduler: str | None = None) -> pd.Series | None:
+    """The row of :func:`best_runs` of ``optimizer`` on ``dataset`` (with ``scheduler``, or the schedule
+    with the best validation accuracy), None if there is none."""
+    rows = best[(best["dataset"] == dataset) & (best["optimizer"] == optimizer)]
+    if scheduler is not None:
+        rows = rows[rows["scheduler"] == scheduler]
+    return _ranked(rows).iloc[0] if len(rows) else None
+
+
+def seed_values(runs: pd.DataFrame, cell: pd.Series, column: str, scale: float = 1.0) -> np.ndarray:
+    """``scale`` times ``column`` of each seed of a picked cell (a row of :func:`best_runs`), one value per
+    ok run, runs without a value left out."""
+    values = runs.loc[runs["run_key"].isin(cell["run_keys"]), column].dropna()
+    return scale * values.to_numpy(dtype=float)
+
+
+def constant_losses(runs: pd.DataFrame, best: pd.DataFrame, dataset: str) -> dict[str, np.ndarray]:
+    """Final training loss of each seed of SGD and of each adaptive method on ``dataset``, constant schedule,
+    at its picked rate (``best``: :func:`best_runs` of ``runs``); optimizers without runs left out."""
+    constant = best[best["scheduler"] == "constant"]
+    cells = {name: pick(constant, dataset, name) for name in ("sgd", *ADAPTIVE)}
+    return {name: seed_values(runs, cell, "train_loss") for name, cell in cells.items() if cell is not None}
 
 
 def mean_curve(curves: pd.DataFrame, keys: pd.Series, column: str) -> pd.Series:

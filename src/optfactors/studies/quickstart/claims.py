@@ -1,13 +1,16 @@
-"""Batch-size claims: the quick start, a small vs a large batch trained for the same number of epochs."""
+"""Batch-size claims: the quick start, a small vs a large batch trained for the same number of epochs,
+decided by the one rule (optfactors.decision) over seeds."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from optfactors.report.claims import ClaimResult, register_claim
+from optfactors.decision import decide_contrast
+from optfactors.report.claims import ClaimResult, Effect, combined, register_claim
 from optfactors.studies.common import (
     BATCH_SIZE,
     ok_runs,
+    seeds_mean_std,
 )
 
 
@@ -17,24 +20,23 @@ from optfactors.studies.common import (
     "large one (large batches make fewer updates and generalize worse).",
 )
 def small_batch_better(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Smallest vs largest batch size: mean test accuracy over seeds (ok runs only), ± seed std."""
-    ok = ok_runs(runs).dropna(subset=["test_acc"])
-    acc = (100 * ok["test_acc"]).groupby(ok[BATCH_SIZE]).agg(["mean", "std", "count"])
-    if len(acc) < 2:
-        return ClaimResult(
-            f"{len(acc)} batch size(s) with ok runs", None, "Needs ok runs at two or more batch sizes."
-        )
-    acc["std"] = acc["std"].fillna(0.0)  # a single seed has no spread
-    small, large = acc.iloc[0], acc.iloc[-1]
-    diff, margin = small["mean"] - large["mean"], small["std"] + large["std"]
-    measured = (
-        f"test acc. batch {int(acc.index[0]):,}: {small['mean']:.2f} ± {small['std']:.2f} % "
-        f"(n={small['count']:.0f}); batch {int(acc.index[-1]):,}: {large['mean']:.2f} ± "
-        f"{large['std']:.2f} % (n={large['count']:.0f}); difference {diff:+.2f} points"
-    )
+    """Smallest minus largest batch size: test accuracy in points, one value per ok seed, Welch t; threshold
+    0, side above (the small batch higher)."""
     detail = (
-        "Reproduced if the smallest batch's mean test accuracy exceeds the largest's by more than "
-        f"the sum of their seed standard deviations ({margin:.2f} points here); only runs with status "
-        "ok count."
+        "Effect: the smallest batch's test accuracy minus the largest's, in points, Welch t-interval over "
+        "seeds (only runs with status ok count); ✓ if it lies above 0."
     )
-    return ClaimResult(measured, bool(diff > margin), detail)
+    ok = ok_runs(runs).dropna(subset=["test_acc"])
+    batches = sorted(int(b) for b in ok[BATCH_SIZE].unique())
+    if len(batches) < 2:
+        return ClaimResult(f"{len(batches)} batch size(s) with ok runs", None, detail)
+    small, large = (
+        (100 * ok.loc[ok[BATCH_SIZE] == b, "test_acc"]).to_numpy() for b in (batches[0], batches[-1])
+    )
+    decision = decide_contrast({f"batch {batches[0]:,}": small, f"batch {batches[-1]:,}": large})
+    effect = Effect(f"batch {batches[0]:,} − batch {batches[-1]:,}", decision, "points")
+    measured = (
+        f"test acc. batch {batches[0]:,}: {seeds_mean_std(small)} % (n={len(small)}); batch {batches[-1]:,}: "
+        f"{seeds_mean_std(large)} % (n={len(large)}); difference {decision.effect:+.2f} points"
+    )
+    return ClaimResult(measured, combined((effect,)), detail, (effect,))
