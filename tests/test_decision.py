@@ -18,6 +18,7 @@ from optfactors import decision
 from optfactors.decision import (
     decide_bootstrap,
     decide_contrast,
+    decide_exact,
     decide_interval,
     decide_mean,
     decide_paired,
@@ -59,6 +60,15 @@ def test_the_core_is_three_way_on_each_side_and_for_a_band():
         decide_interval(1.0, 0.5, 1.5, 0.0, "greater")
     with pytest.raises(ValueError, match="band"):
         decide_interval(1.0, 0.5, 1.5, 1.0, "within")
+
+
+def test_a_deterministic_computation_is_its_own_interval():
+    d = decide_exact(0.4, 5.0, "below")
+    assert (d.effect, d.low, d.high, d.ns, d.verdict) == (0.4, 0.4, 0.4, (1,), True)
+    assert d.method == "exact: one deterministic computation, no seed noise"
+    assert decide_exact(6.0, 5.0, "below").verdict is False
+    assert decide_exact(5.0, 5.0, "below").verdict is None  # on the threshold: neither side
+    assert decide_exact(1.02, (0.95, 1.05), "within").verdict is True
 
 
 def test_a_mean_is_the_one_sample_t_interval():

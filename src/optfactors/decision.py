@@ -19,7 +19,8 @@ where the statistic is undefined (e.g. a zero denominator) are dropped and count
 them are, there is no interval. A share of independent units with a property (seeds that diverged, critical
 points of independent initialisations that are not minima) has a Wilson score interval, a difference of two
 such shares the Agresti-Caffo interval (Wald after adding one unit with and one without the property to each
-group). Each result names its method.
+group). A deterministic computation (no seed: e.g. a path on a 2-D surface) is its own interval, one value
+(method exact). Each result names its method.
 
 ✓ (reproduced): the whole interval lies on the claimed side of the threshold (for a claim of similarity:
 inside the band). ✗ (contradicted): the whole interval lies on the other side (outside the band).
@@ -151,6 +152,16 @@ def decide_interval(
     ns = (int(n),) if np.ndim(n) == 0 else tuple(int(k) for k in n)
     verdict, reason = _verdict(float(low), float(high), threshold, side)
     return Decision(float(effect), float(low), float(high), ns, method, threshold, side, verdict, reason)
+
+
+#: The method of a deterministic computation's decision.
+EXACT = "exact: one deterministic computation, no seed noise"
+
+
+def decide_exact(value: float, threshold: Threshold = 0.0, side: str = "above") -> Decision:
+    """A deterministic number (no seed noise: one computation) decided against ``threshold``: its interval
+    is the number itself, n = 1."""
+    return decide_interval(value, value, value, threshold, side, n=(1,), method=EXACT)
 
 
 def _no_interval(
