@@ -323,26 +323,26 @@ def sharp_flat_cases(claim: str) -> list[Case]:
 
 
 def warmup_runs(losses: dict[tuple[str, float], list[float | None]]) -> pd.DataFrame:
-    """``losses[(schedule, peak lr)][seed]``: final training loss, None for a diverged seed."""
+    """``losses[(schedule, peak lr)][seed]``: final training and validation loss, None for a diverged seed."""
     rows = [
-        ok(loss) | {"schedule": s, LR: lr, "train_loss": np.nan if loss is None else loss}
+        ok(loss) | {"schedule": s, LR: lr, "train_loss": loss, "val_loss": loss}
         for (s, lr), seeds in losses.items()
         for loss in seeds
     ]
-    return frame(rows)
+    return frame(rows).astype({"train_loss": float, "val_loss": float})
 
 
 PLAIN = {("cosine", 0.001): [0.5, 0.52], ("cosine", 0.01): [0.2, 0.21], ("cosine", 0.1): [0.8, 0.82]}
 
 
 def norm_runs(acc: dict[tuple[str, float, float | None], list[float | None]]) -> pd.DataFrame:
-    """``acc[(model, lr, clip)][seed]``: test accuracy of an ok run, None for a diverged one."""
+    """``acc[(model, lr, clip)][seed]``: test and validation accuracy of an ok run, None if it diverged."""
     rows = [
-        ok(a) | {"model": m, LR: lr, CLIP: np.nan if clip is None else clip, "test_acc": a}
+        ok(a) | {"model": m, LR: lr, CLIP: np.nan if clip is None else clip, "test_acc": a, "val_acc": a}
         for (m, lr, clip), seeds in acc.items()
         for a in seeds
     ]
-    return frame(rows)
+    return frame(rows).astype({"test_acc": float, "val_acc": float})
 
 
 BN_TRAINS = {("keskar_f1", 0.1, None): [0.95, 0.96], ("keskar_f1", 1.0, None): [0.90, 0.92]}
@@ -351,11 +351,16 @@ NO_BN_AT_SMALL_LR = {("mlp", 0.1, None): [0.90, 0.91]}
 NO_BN_BLOWS_UP = {("mlp", 1.0, None): [None, 0.3], ("mlp", 1.0, 1.0): [0.60, 0.62]}
 
 
-def stuck_tables(loss: list[float], grad: list[float], seeds: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every seed with the same training-loss and gradient-norm curve, rows in reverse order of updates."""
+def stuck_tables(loss: list[float], grad: list[float], seeds: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every seed with the same training-loss and gradient-norm curve, seed s's past the first third times
+    1 + 0.05 (s - 1); rows in reverse order of updates."""
     runs = frame([{"run_key": f"s{s}", "seed": s} for s in range(seeds)], status="ok")
     rows = [
-        {"run_key": f"s{s}", "updates": 10 * (i + 1), "train_loss": lo, "train_grad_norm": g}
+        {"run_key": f"s{s}", "updates": 10 * (i + 1)}
+        | {
+            "train_loss": lo * (1 + 0.05 * (s - 1) * (i > 5)),
+            "train_grad_norm": g * (1 + 0.05 * (s - 1) * (i > 5)),
+        }
         for s in range(seeds)
         for i, (lo, g) in enumerate(zip(loss, grad, strict=True))
     ]
@@ -364,6 +369,7 @@ def stuck_tables(loss: list[float], grad: list[float], seeds: int = 2) -> tuple[
 
 PLATEAU = [3.0, 2.8, 2.6, 2.5, 2.4] + [2.3] * 10  # falls for a third of the updates, then flat
 FALLING = [3.0 * 0.7**i for i in range(15)]
+GROWING_GRAD = [1.0] * 5 + [2.0] * 10
 STEADY_GRAD = [1.0] * 15
 SHRINKING_GRAD = [1.0] * 5 + [0.01] * 10
 
@@ -657,27 +663,23 @@ CASES: dict[str, list[Case]] = {
     **{claim: sharp_flat_cases(claim) for claim in SHARP_FLAT_TABLES},
     "warmup_helps_at_large_lr": [
         Case(
-            "warmup-lower-or-not-diverging",
+            "warmup-lower",
             warmup_runs(
                 PLAIN
-                | {("cosine", 1.0): [None, None]}
+                | {("cosine", 1.0): [None, 1.5, 1.6]}
                 | {("warmup_cosine", 0.01): [0.2, 0.2], ("warmup_cosine", 0.1): [0.25, 0.26]}
                 | {("warmup_cosine", 1.0): [0.4, 0.42]}
             ),
             NO_CURVES,
             True,
-            "best lr without warm-up 0.01 (0.205)",
+            "best lr without warm-up 0.01 (validation loss 0.205); lr 0.1: final training loss 0.81 (2",
         ),
         Case(
-            "warmup-diverges-at-the-largest-lr",
-            warmup_runs(
-                PLAIN
-                | {("cosine", 1.0): [1.5, 1.6]}
-                | {("warmup_cosine", 0.1): [0.3, 0.31], ("warmup_cosine", 1.0): [None, None]}
-            ),
+            "warmup-higher",
+            warmup_runs(PLAIN | {("warmup_cosine", 0.1): [1.5, 1.52]}),
             NO_CURVES,
             False,
-            "lr 1: no warm-up 1.55 (0 diverged), warm-up nan (2 diverged)",
+            "lr 0.1: final training loss 0.81 (2 seeds) without warm-up, 1.51 (2 seeds) with it",
         ),
         Case(
             "within-seed-spread",
@@ -689,7 +691,18 @@ CASES: dict[str, list[Case]] = {
                 }
             ),
             NO_CURVES,
-            False,
+            None,
+        ),
+        Case(  # a diverged seed has no loss: left out, and every seed diverged leaves no interval
+            "warmup-diverges-at-the-largest-lr",
+            warmup_runs(
+                PLAIN
+                | {("cosine", 1.0): [1.5, 1.6]}
+                | {("warmup_cosine", 0.1): [0.3, 0.31], ("warmup_cosine", 1.0): [None, None]}
+            ),
+            NO_CURVES,
+            None,
+            "lr 1: final training loss 1.55 (2 seeds) without warm-up, nan (0 seeds, 2 diverged: left out)",
         ),
         Case("no-warmup-runs", warmup_runs(PLAIN), NO_CURVES, None),
         Case(  # a partial sweep: idxmin over no loss at all must not crash the report
@@ -709,34 +722,45 @@ CASES: dict[str, list[Case]] = {
     ],
     "batchnorm_tolerates_larger_lr": [
         Case(
-            "bn-trains-at-larger-lr",
+            "bn-trains-where-no-bn-fails",
             norm_runs(BN_TRAINS | NO_BN_AT_SMALL_LR | NO_BN_BLOWS_UP),
             NO_CURVES,
             True,
-            "largest trainable lr: BN 1, no BN 0.1",
+            "lr 1: without BN 1 of 2 seeds diverged, validation 30.0 %; with BN test accuracy 91.0 % (2 ",
         ),
         Case(
             "only-bn-trainable",
             norm_runs(BN_TRAINS | {("mlp", 0.1, None): [None, None]}),
             NO_CURVES,
             True,
-            "BN 1.0, no BN None",
+            "lr 0.1: without BN 2 of 2 seeds diverged; with BN test accuracy 95.5 %",
         ),
         Case(
-            "both-train-at-the-same-lr",
+            "bn-fails-too",
+            norm_runs(
+                BN_TRAINS | NO_BN_AT_SMALL_LR | NO_BN_BLOWS_UP | {("keskar_f1", 1.0, None): [0.2, 0.22]}
+            ),
+            NO_CURVES,
+            False,
+        ),
+        Case(
+            "bn-within-the-noise",
+            norm_runs(
+                BN_TRAINS | NO_BN_AT_SMALL_LR | NO_BN_BLOWS_UP | {("keskar_f1", 1.0, None): [0.3, 0.9]}
+            ),
+            NO_CURVES,
+            None,
+        ),
+        Case(
+            "no-bn-trains-everywhere",
             norm_runs(BN_TRAINS | NO_BN_AT_SMALL_LR | {("mlp", 1.0, None): [0.8, 0.85]}),
             NO_CURVES,
-            False,
+            None,
+            "trains at every learning rate run",
         ),
         Case(
-            "only-no-bn-trainable",
-            norm_runs({("keskar_f1", 0.1, None): [0.3, 0.95]} | NO_BN_AT_SMALL_LR),
-            NO_CURVES,
-            False,
-        ),
-        Case(
-            "neither-trainable",
-            norm_runs({("keskar_f1", 0.1, None): [0.2, 0.3], ("mlp", 0.1, None): [None, 0.3]}),
+            "bn-not-run-where-no-bn-fails",
+            norm_runs({("keskar_f1", 0.1, None): [0.95, 0.96]} | NO_BN_AT_SMALL_LR | NO_BN_BLOWS_UP),
             NO_CURVES,
             None,
         ),
@@ -746,33 +770,40 @@ CASES: dict[str, list[Case]] = {
             "clipped-runs-survive",
             norm_runs(
                 NO_BN_AT_SMALL_LR
-                | {("mlp", 1.0, None): [None, None], ("mlp", 1.0, 1.0): [0.6, 0.62]}
+                | {("mlp", 1.0, None): [None] * 4, ("mlp", 1.0, 1.0): [0.6, 0.62, 0.61, 0.6]}
                 | {("keskar_f1", 10.0, None): [None]}  # BatchNorm network: not the one the claim is about
             ),
             NO_CURVES,
             True,
-            "lr 1: 2 diverged unclipped, 0 clipped (clipped test accuracy 61.0 %)",
+            "lr 1: 4 of 4 seeds diverged unclipped, 0 of 4 clipped (clipped test accuracy 60.8 %)",
         ),
         Case(
-            "a-clipped-run-diverges",
-            norm_runs({("mlp", 1.0, None): [None, None], ("mlp", 1.0, 1.0): [None, 0.62]}),
+            "clipped-runs-diverge-more",
+            norm_runs({("mlp", 1.0, None): [None, 0.5, 0.5, 0.5, 0.5], ("mlp", 1.0, 1.0): [None] * 5}),
             NO_CURVES,
             False,
-            "lr 1: 2 diverged unclipped, 1 clipped",
+            "lr 1: 1 of 5 seeds diverged unclipped, 5 of 5 clipped",
+        ),
+        Case(  # 2 of 2 against 0 of 2 seeds: too few to tell
+            "two-seeds-each",
+            norm_runs({("mlp", 1.0, None): [None, None], ("mlp", 1.0, 1.0): [0.6, 0.62]}),
+            NO_CURVES,
+            None,
+            "lr 1: 2 of 2 seeds diverged unclipped, 0 of 2 clipped",
         ),
         Case(
             "no-clipped-run-at-that-lr",
             norm_runs({("mlp", 1.0, None): [None, 0.5], ("mlp", 0.1, 1.0): [0.9]}),
             NO_CURVES,
-            False,
-            "lr 1: 1 diverged unclipped, no clipped run",
+            None,
+            "lr 1: 1 of 2 seeds diverged unclipped, no clipped run",
         ),
         Case("nothing-diverged", norm_runs(NO_BN_AT_SMALL_LR | {("mlp", 0.1, 1.0): [0.9]}), NO_CURVES, None),
     ],
     "stuck_is_not_small_gradient": [
         Case(
             "plateau-large-gradient",
-            *stuck_tables(PLATEAU, STEADY_GRAD),
+            *stuck_tables(PLATEAU, GROWING_GRAD),
             True,
             "seed 1: loss 2.3 at update 60",
         ),
@@ -780,13 +811,15 @@ CASES: dict[str, list[Case]] = {
             "plateau-small-gradient",
             *stuck_tables(PLATEAU, SHRINKING_GRAD),
             False,
-            "median 0.01 on the plateau",
+            "median 0.0105 on the plateau",
         ),
-        Case("loss-keeps-falling", *stuck_tables(FALLING, STEADY_GRAD), False),
+        Case("loss-keeps-falling", *stuck_tables(FALLING, GROWING_GRAD), False),
+        Case("plateau-gradient-unchanged", *stuck_tables(PLATEAU, STEADY_GRAD), None),
+        Case("one-seed", *stuck_tables(PLATEAU, GROWING_GRAD, seeds=1), None),
         Case(
             "no-ok-run",
-            stuck_tables(PLATEAU, STEADY_GRAD)[0].assign(status="diverged"),
-            stuck_tables(PLATEAU, STEADY_GRAD)[1],
+            stuck_tables(PLATEAU, GROWING_GRAD)[0].assign(status="diverged"),
+            stuck_tables(PLATEAU, GROWING_GRAD)[1],
             None,
         ),
     ],
