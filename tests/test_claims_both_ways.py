@@ -489,8 +489,10 @@ CASES: dict[str, list[Case]] = {
         Case("no-ok-run", batch_runs(LARGE_WORSE).assign(status="diverged"), NO_CURVES, None),
     ],
     "critical_points_rarely_minima": [
-        Case("all-saddles", NO_RUNS, points([0.5] * 20), True, "100% of 20 critical points"),
-        Case("one-in-ten-a-minimum", NO_RUNS, points([0.5] * 18 + [1.0] * 2), False, "90% of 20"),
+        # every one of 80 points a saddle: Wilson's interval lies above 95 % from 73 points on
+        Case("all-saddles", NO_RUNS, points([0.5] * 80), True, "100% of 80 critical points"),
+        Case("one-in-four-a-minimum", NO_RUNS, points([0.5] * 60 + [1.0] * 20), False, "75% of 80"),
+        Case("all-of-20-saddles-too-few-to-tell", NO_RUNS, points([0.5] * 20), None, "100% of 20"),
         Case("none-converged", NO_RUNS, points([0.5] * 20, converged=False), None),
         Case("no-points", NO_RUNS, NO_CURVES, None),
     ],
@@ -502,8 +504,8 @@ CASES: dict[str, list[Case]] = {
             True,
             "sinc: ρ -1.00, -1.00, -1.00, -1.00 over the first 10, 20, 30, 40",
         ),
-        # ρ = -0.03 over 40 converged points: p < 0.05 would need ≈ 5,211 initialisations, more than 4 x 40
-        Case("too-weak", NO_RUNS, init_points(-0.02, seed=2, converged_share=1), False, "would need ≈ 5,211"),
+        # ρ = -0.03 over 40 converged points: not significant; p < 0.05 would need ≈ 5,211 initialisations
+        Case("too-weak", NO_RUNS, init_points(-0.02, seed=2, converged_share=1), None, "would need ≈ 5,211"),
         Case("wrong-sign", NO_RUNS, init_points(0.2), False),
         Case("too-few-points", NO_RUNS, init_points(-0.2, converged_share=20), None),
     ],
@@ -522,6 +524,7 @@ CASES: dict[str, list[Case]] = {
             False,
             "ρ = +1.00",
         ),
+        Case("no-correlation", NO_RUNS, points([0.5, 0.9, 0.6, 0.8, 0.7], [1.0, 2.0, 3.0, 4.0, 5.0]), None),
         Case("none-converged", NO_RUNS, points([0.5, 0.6, 0.7], [3.0, 2.0, 1.0], converged=False), None),
     ],
     "saddle_taylor_descent_direction": [
