@@ -104,18 +104,23 @@ def taylor(relative_error: float, first_order: float = 0.0, eigenvalue: float = 
 
 
 def saddle(exact: float | None, noisy: float | None) -> pd.DataFrame:
-    """The saddle row: the update at which exact and noisy GD left it (None: never)."""
+    """The saddle row (loss 0.7): the update at which exact and noisy GD left it, ending at loss 0.2 (None:
+    never, ending at the saddle's loss)."""
     row = {
         "loss": 0.7,
         "grad_norm": 1e-9,
         "min_eigenvalue": -0.3,
         "steps": 500,
-        "exact_final_loss": 0.7,
-        "noisy_final_loss": 0.2,
+        "exact_final_loss": 0.7 if exact is None else 0.2,
+        "noisy_final_loss": 0.7 if noisy is None else 0.2,
         "exact_escape_step": exact if exact is not None else np.nan,
         "noisy_escape_step": noisy if noisy is not None else np.nan,
     }
     return frame([row], run_key="s", table="saddle")
+
+
+#: The saddle run's setting: a path has left when its loss is 0.1 % below the saddle's.
+SADDLE_RUN = frame([{"saddle.descent.drop": 1e-3}], run_key="s", status="ok")
 
 
 # --- depth: final training loss of plain and residual networks
@@ -429,8 +434,13 @@ def lr_extremes(flips: int = 99, small_final: float = 9.99) -> pd.DataFrame:
 
 
 def adagrad(decay_bursts: int = 0, decay_close: float = 60.0) -> pd.DataFrame:
+    """Adagrad close at update 40 (0.001 away), then 3 bursts; with decay close at ``decay_close`` (NaN:
+    never, then 0.5 away at best, nothing counted after) with ``decay_bursts``."""
     plain = {"first_close_step": 40.0, "bursts": 3, "max_dy_after_close": 0.5, "max_dx_after_close": 0.01}
-    decay = {"first_close_step": decay_close, "bursts": decay_bursts, "max_dy_after_close": 0.005}
+    plain |= {"min_distance": 0.001}
+    never = np.isnan(decay_close)
+    decay = {"first_close_step": decay_close, "min_distance": 0.5 if never else 0.002}
+    decay |= {"bursts": np.nan if never else decay_bursts, "max_dy_after_close": 0.005}
     decay |= {"max_dx_after_close": 0.001}
     return toy(
         "elongated",
@@ -474,6 +484,8 @@ def two_toy_runs(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 NO_RUNS = pd.DataFrame(columns=["run_key", "status"])
+#: The toy run's setting: close means within 0.01 of the minimum.
+TOY_RUN = frame([{"toy.close": 0.01}], run_key="toy", status="ok")
 
 CASES: dict[str, list[Case]] = {
     "large_batch_lower_train_and_val_accuracy": [
@@ -534,10 +546,10 @@ CASES: dict[str, list[Case]] = {
         Case("no-saddle", NO_RUNS, NO_CURVES, None),
     ],
     "saddle_noise_escapes": [
-        Case("only-noisy-leaves", NO_RUNS, saddle(None, 150), True, "exact GD did not leave"),
-        Case("exact-leaves-too", NO_RUNS, saddle(300, 150), False, "exact GD left at update 300"),
-        Case("neither-leaves", NO_RUNS, saddle(None, None), False, "noisy GD did not leave"),
-        Case("no-saddle", NO_RUNS, NO_CURVES, None),
+        Case("only-noisy-leaves", SADDLE_RUN, saddle(None, 150), True, "exact GD did not leave"),
+        Case("exact-leaves-too", SADDLE_RUN, saddle(300, 150), False, "exact GD left at update 300"),
+        Case("neither-leaves", SADDLE_RUN, saddle(None, None), False, "noisy GD did not leave"),
+        Case("no-saddle", SADDLE_RUN, NO_CURVES, None),
     ],
     "depth_plain_deeper_trains_worse": [
         Case(
@@ -855,17 +867,17 @@ CASES: dict[str, list[Case]] = {
         Case("several-toy-runs", NO_RUNS, two_toy_runs(lr_extremes()), None),
     ],
     "toy_adagrad_bursts_decay_fixes": [
-        Case("decay-removes-bursts", NO_RUNS, adagrad(), True, "3 bursts up to |b| = 0.5"),
+        Case("decay-removes-bursts", TOY_RUN, adagrad(), True, "3 bursts up to |b| = 0.5"),
         Case(
             "decay-bursts-too",
-            NO_RUNS,
+            TOY_RUN,
             adagrad(decay_bursts=2),
             False,
-            "with decay: close at update 60, 2 bursts",
+            "with decay: close to the minimum at update 60, 2 bursts",
         ),
-        Case("decay-never-close", NO_RUNS, adagrad(decay_close=np.nan), False, "never got close"),
-        Case("missing-path", NO_RUNS, adagrad().iloc[:1], None),
-        Case("several-toy-runs", NO_RUNS, two_toy_runs(adagrad()), None),
+        Case("decay-never-close", TOY_RUN, adagrad(decay_close=np.nan), False, "with decay: never got close"),
+        Case("missing-path", TOY_RUN, adagrad().iloc[:1], None),
+        Case("several-toy-runs", TOY_RUN, two_toy_runs(adagrad()), None),
     ],
     "toy_momentum_passes_critical_point": [
         Case("momentum-passes", NO_RUNS, momentum(), True, "ends 1e-05 from the minimum"),
@@ -880,6 +892,13 @@ CASES: dict[str, list[Case]] = {
     ],
     "toy_bias_correction": [
         Case("correction-removes-bias", NO_RUNS, ewa(), True, "0.000 with it"),
+        Case(
+            "correction-nearly-removes-it",
+            NO_RUNS,
+            ewa(corrected_error=0.05),
+            True,
+            "0.586 without correction, 0.029 with it",
+        ),
         Case("correction-off", NO_RUNS, ewa(corrected_error=-0.5), False),
         Case("no-average", NO_RUNS, mse_vs_ce(), None),
     ],
