@@ -10,6 +10,7 @@ and whose runs land in ``results/<name>/``, where the report and the figures loo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from optfactors import CONF_DIR
-from optfactors.report.claims import CLAIMS
+from optfactors.report.claims import CLAIMS, ClaimResult, combined
 from optfactors.report.figures import FIGURES
 from optfactors.report.tables import TABLES
 
@@ -842,12 +843,14 @@ CASES: dict[str, list[Case]] = {
         Case(
             "600x-shorter", timing_runs(GPU_LIKE), NO_CURVES, True, "60.6 s at batch 1, 101 ms at batch 1,000"
         ),
-        Case("10x-shorter", timing_runs(CPU_LIKE), NO_CURVES, False, "10x shorter"),
+        Case("10x-shorter", timing_runs(CPU_LIKE), NO_CURVES, False, "ratio 10.0x"),
+        Case("one-repeat", timing_runs(GPU_LIKE, repeats=1), NO_CURVES, None, "ratio 600.0x"),
         Case("no-batch-1000", timing_runs({1: (60.0, 1e-3), 100: (0.8, 2e-3)}), NO_CURVES, None),
     ],
     "update_time_grows_slowly": [
-        Case("2x", timing_runs(GPU_LIKE), NO_CURVES, True, "1.01 ms at batch 1, 2.02 ms at batch 100: 2.0x"),
-        Case("50x", timing_runs(CPU_LIKE), NO_CURVES, False, ": 50.0x"),
+        Case("2x", timing_runs(GPU_LIKE), NO_CURVES, True, "1.01 ms at batch 1, 2.02 ms at batch 100"),
+        Case("50x", timing_runs(CPU_LIKE), NO_CURVES, False, "ratio 50.0x"),
+        Case("one-repeat", timing_runs(CPU_LIKE, repeats=1), NO_CURVES, None),
         Case("no-batch-100", timing_runs({1: (60.0, 1e-3), 1000: (0.1, 1e-2)}), NO_CURVES, None),
     ],
     "update_time_flat_up_to_large_batches": [
@@ -915,6 +918,51 @@ def test_claim_verdict(claim: str, case: Case) -> None:
     assert result.reproduced is case.expected, result.measured
     assert case.text in result.measured
     assert result.measured
+
+
+#: Claims decided by the one rule (optfactors.decision): a ✓ or ✗ is the combination of their effects.
+UNDER_THE_RULE = {
+    "batchnorm_tolerates_larger_lr",
+    "clipping_prevents_divergence",
+    "warmup_helps_at_large_lr",
+    "stuck_is_not_small_gradient",
+    "critical_points_rarely_minima",
+    "minimum_ratio_rises_as_loss_falls",
+    "minimum_ratio_trend_with_initialisations",
+    "saddle_taylor_descent_direction",
+    "saddle_noise_escapes",
+    "toy_gd_lr_extremes",
+    "toy_adagrad_bursts_decay_fixes",
+    "toy_momentum_passes_critical_point",
+    "toy_mse_stalls_ce_trains",
+    "toy_bias_correction",
+    "epoch_faster_with_large_batch",
+    "update_time_grows_slowly",
+    "update_time_flat_up_to_large_batches",
+}
+
+
+def assert_under_the_rule(result: ClaimResult) -> None:
+    """A ✓ or ✗ comes with effects and is their combination; an effect whose every group has 2 units or
+    more has a finite interval."""
+    assert result.effects or result.reproduced is None, result.measured
+    if result.reproduced is not None:
+        assert result.reproduced is combined(result.effects), result.measured
+    for effect in result.effects:
+        d = effect.decision
+        if min(d.ns, default=0) >= 2:
+            assert math.isfinite(d.low) and math.isfinite(d.high), effect.cell()
+
+
+@pytest.mark.parametrize(
+    ("claim", "case"),
+    [(claim, case) for claim, cases in CASES.items() if claim in UNDER_THE_RULE for case in cases],
+    ids=[
+        f"{claim}-{case.label}" for claim, cases in CASES.items() if claim in UNDER_THE_RULE for case in cases
+    ],
+)
+def test_claim_is_decided_by_its_effects(claim: str, case: Case) -> None:
+    assert_under_the_rule(CLAIMS[claim].fn(case.runs, case.curves))
 
 
 def test_every_claim_is_decided_both_ways() -> None:
