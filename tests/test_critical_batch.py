@@ -14,6 +14,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from optfactors import CONF_DIR
+from optfactors.report.claims import combined
 from optfactors.stages.train import train
 from optfactors.studies.critical_batch.claims import (
     diminishing_returns_above_the_knee,
@@ -71,25 +72,30 @@ def test_a_run_stops_at_the_first_validation_reaching_the_target(make_cfg):
 
 
 def _runs(
-    steps: dict[tuple[int, float], float | None], b_simple: dict[int, float] | None = None
+    steps: dict[tuple[int, float], float | None], b_simple: dict[int, float] | None = None, seeds: int = 1
 ) -> pd.DataFrame:
     """(batch, lr) -> updates to the target (None: stopped at the cap); B_simple measurements by update,
-    put on every batch-64 run."""
+    put on every batch-64 run. With several seeds, seed s's updates at the i-th (batch, lr) are
+    1 + 0.01 ((s + i) % 3 - 1) times them (the mean over 3 seeds unchanged), its B_simple 1 + 0.05 (s - 1)
+    times."""
     rows = []
-    for i, ((batch, lr), s) in enumerate(steps.items()):
-        row = {
-            "run_key": f"r{i}",
-            "data.batch_size": batch,
-            "optimizer.lr": lr,
-            "seed": 0,
-            "status": "ok",
-            "stop_reason": "target" if s is not None else "cap",
-            "updates": s if s is not None else 10_000,
-            "time_per_update_s": 0.001 * batch**0.5,
-        }
-        if batch == 64:
-            row |= {f"train_eval_b_simple_at_{k}": v for k, v in (b_simple or {}).items()}
-        rows.append(row)
+    for seed in range(seeds):
+        for i, ((batch, lr), s) in enumerate(steps.items()):
+            jitter = 1 + 0.01 * ((seed + i) % 3 - 1) if seeds > 1 else 1.0
+            row = {
+                "run_key": f"r{i}s{seed}",
+                "data.batch_size": batch,
+                "optimizer.lr": lr,
+                "seed": seed,
+                "status": "ok",
+                "stop_reason": "target" if s is not None else "cap",
+                "updates": s * jitter if s is not None else 10_000,
+                "time_per_update_s": 0.001 * batch**0.5,
+            }
+            if batch == 64:
+                scale = 1 + 0.05 * (seed - 1) if seeds > 1 else 1.0
+                row |= {f"train_eval_b_simple_at_{k}": v * scale for k, v in (b_simple or {}).items()}
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -157,7 +163,31 @@ def test_b_simple_at_the_target_is_the_last_measurement_before_it():
     ],
 )
 def test_the_critical_batch_claims_decide_both_ways(label, steps, b_simple, below, above, noise):
-    runs = _runs(steps, None if b_simple is None else {0: 1.0, 10: b_simple})
-    assert perfect_scaling_below_the_knee(runs, NO_CURVES).reproduced is below, label
-    assert diminishing_returns_above_the_knee(runs, NO_CURVES).reproduced is above, label
-    assert noise_scale_predicts_the_knee(runs, NO_CURVES).reproduced is noise, label
+    """3 seeds (the study's committed run has one: every claim —, as `test_one_seed_gives_no_interval`)."""
+    runs = _runs(steps, None if b_simple is None else {0: 1.0, 10: b_simple}, seeds=3)
+    for claim, expected in (
+        (perfect_scaling_below_the_knee, below),
+        (diminishing_returns_above_the_knee, above),
+        (noise_scale_predicts_the_knee, noise),
+    ):
+        result = claim(runs, NO_CURVES)
+        assert result.reproduced is expected, (label, claim.__name__, result.measured)
+        if expected is not None:  # a ✓ or ✗ is the combination of effects with finite intervals
+            assert result.effects and result.reproduced is combined(result.effects)
+            assert all(
+                math.isfinite(e.decision.low) and math.isfinite(e.decision.high) for e in result.effects
+            )
+
+
+def test_one_seed_gives_no_interval():
+    runs = _runs(_curve(100, 512, BATCHES), {0: 1.0, 10: 600.0})
+    for claim in (
+        perfect_scaling_below_the_knee,
+        diminishing_returns_above_the_knee,
+        noise_scale_predicts_the_knee,
+    ):
+        result = claim(runs, NO_CURVES)
+        assert result.reproduced is None and "one seed: no interval" in result.measured, claim.__name__
+        assert all("one seed" in e.decision.reason for e in result.effects)
+    below = perfect_scaling_below_the_knee(runs, NO_CURVES)
+    assert [e.label for e in below.effects] == ["16->32", "32->64", "64->128", "128->256"]

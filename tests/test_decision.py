@@ -18,12 +18,15 @@ from optfactors import decision
 from optfactors.decision import (
     decide_bootstrap,
     decide_contrast,
+    decide_exact,
     decide_interval,
     decide_mean,
     decide_paired,
     decide_rank,
     decide_rank_within,
     decide_ratio,
+    decide_share,
+    decide_share_difference,
     decide_slope,
 )
 
@@ -57,6 +60,15 @@ def test_the_core_is_three_way_on_each_side_and_for_a_band():
         decide_interval(1.0, 0.5, 1.5, 0.0, "greater")
     with pytest.raises(ValueError, match="band"):
         decide_interval(1.0, 0.5, 1.5, 1.0, "within")
+
+
+def test_a_deterministic_computation_is_its_own_interval():
+    d = decide_exact(0.4, 5.0, "below")
+    assert (d.effect, d.low, d.high, d.ns, d.verdict) == (0.4, 0.4, 0.4, (1,), True)
+    assert d.method == "exact: one deterministic computation, no seed noise"
+    assert decide_exact(6.0, 5.0, "below").verdict is False
+    assert decide_exact(5.0, 5.0, "below").verdict is None  # on the threshold: neither side
+    assert decide_exact(1.02, (0.95, 1.05), "within").verdict is True
 
 
 def test_a_mean_is_the_one_sample_t_interval():
@@ -244,6 +256,36 @@ def test_paired_bootstrap_resamples_the_same_seeds_in_every_group():
     assert unpaired.high - unpaired.low > 3.0 and unpaired.verdict is None
     with pytest.raises(ValueError, match="same seeds"):
         decide_bootstrap(lambda x, y: 0.0, [b, b[:3]], paired=True)
+
+
+def test_a_share_has_the_wilson_score_interval():
+    d = decide_share(8, 10)
+    wilson = (pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4))  # the textbook's 8 of 10
+    assert (d.effect, d.low, d.high) == (0.8, *wilson)
+    assert (d.verdict, d.ns, d.method) == (None, (10,), "Wilson score")  # 0.49 reaches below 0.5
+    assert decide_share(8, 10, 0.4).verdict is True
+    all_of_them = decide_share(27, 27, 0.95)  # every point: the interval still reaches below 95 %
+    assert (all_of_them.low, all_of_them.high) == (pytest.approx(0.8754, abs=1e-4), pytest.approx(1.0))
+    assert all_of_them.verdict is None
+    assert decide_share(73, 73, 0.95).verdict is True  # all of n: low = n / (n + z²) > 0.95 from n = 73
+    assert decide_share(72, 72, 0.95).verdict is None
+    assert decide_share(60, 100, 0.95).verdict is False
+    one = decide_share(1, 1)
+    assert (one.effect, one.verdict, one.reason) == (1.0, None, "1 unit: no interval")
+    with pytest.raises(ValueError, match="0 <= count <= n"):
+        decide_share(3, 2)
+
+
+def test_a_difference_of_shares_has_the_agresti_caffo_interval():
+    d = decide_share_difference({"unclipped": (4, 4), "clipped": (0, 4)})
+    a, b = 5 / 6, 1 / 6  # one unit with and one without added to each group
+    half = stats.norm.ppf(0.975) * math.sqrt(2 * a * (1 - a) / 6)
+    assert (d.effect, d.low, d.high) == (1.0, pytest.approx(a - b - half), 1.0)
+    assert (d.verdict, d.ns, d.method) == (True, (4, 4), "Agresti-Caffo")
+    assert decide_share_difference({"a": (2, 2), "b": (0, 2)}).verdict is None  # 2 + 2 seeds never decide
+    assert decide_share_difference({"a": (0, 5), "b": (5, 5)}).verdict is False
+    short = decide_share_difference({"unclipped": (2, 2), "clipped": (0, 1)})
+    assert (short.effect, short.verdict, short.reason) == (1.0, None, "clipped: one seed: no interval")
 
 
 def test_slope_is_the_least_squares_t_interval():

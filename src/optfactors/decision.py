@@ -16,7 +16,11 @@ degrees of freedom for a difference of group means or a difference of difference
 on log values, exponentiated, i.e. a ratio of geometric means; a least-squares slope), otherwise a
 percentile bootstrap resampling seeds within each group (10,000 resamples, fixed random seed); resamples
 where the statistic is undefined (e.g. a zero denominator) are dropped and counted, and if more than 10 % of
-them are, there is no interval. Each result names its method.
+them are, there is no interval. A share of independent units with a property (seeds that diverged, critical
+points of independent initialisations that are not minima) has a Wilson score interval, a difference of two
+such shares the Agresti-Caffo interval (Wald after adding one unit with and one without the property to each
+group). A deterministic computation (no seed: e.g. a path on a 2-D surface) is its own interval, one value
+(method exact). Each result names its method.
 
 ✓ (reproduced): the whole interval lies on the claimed side of the threshold (for a claim of similarity:
 inside the band). ✗ (contradicted): the whole interval lies on the other side (outside the band).
@@ -150,6 +154,16 @@ def decide_interval(
     return Decision(float(effect), float(low), float(high), ns, method, threshold, side, verdict, reason)
 
 
+#: The method of a deterministic computation's decision.
+EXACT = "exact: one deterministic computation, no seed noise"
+
+
+def decide_exact(value: float, threshold: Threshold = 0.0, side: str = "above") -> Decision:
+    """A deterministic number (no seed noise: one computation) decided against ``threshold``: its interval
+    is the number itself, n = 1."""
+    return decide_interval(value, value, value, threshold, side, n=(1,), method=EXACT)
+
+
 def _no_interval(
     effect: float, ns: Sequence[int], method: str, threshold: Threshold, side: str, reason: str
 ) -> Decision:
@@ -257,6 +271,50 @@ def decide_ratio(
     effect, low, high = (math.exp(v) for v in (logs.effect, logs.low, logs.high))
     ratio = decide_interval(effect, low, high, threshold, side, logs.ns, f"{logs.method} on logs")
     return ratio if not math.isnan(logs.low) else replace(ratio, reason=logs.reason)
+
+
+def _z() -> float:
+    return float(stats.norm.ppf(0.5 + LEVEL / 2))
+
+
+def _count(count: int, n: int) -> tuple[int, int]:
+    if not 0 <= count <= n:
+        raise ValueError(f"a share needs 0 <= count <= n, not {count} of {n}")
+    return int(count), int(n)
+
+
+def decide_share(count: int, n: int, threshold: Threshold = 0.5, side: str = "above") -> Decision:
+    """The share count / n of n independent units with a property (e.g. critical points, each from its own
+    random initialisation, with a negative Hessian eigenvalue) and its Wilson score interval."""
+    count, n = _count(count, n)
+    method = "Wilson score"
+    if n < 2:
+        share = count / n if n else math.nan
+        return _no_interval(share, (n,), method, threshold, side, f"{n} unit{'s' * (n != 1)}: no interval")
+    p, z2 = count / n, _z() ** 2
+    center = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = math.sqrt(z2 * p * (1 - p) / n + z2**2 / (4 * n**2)) / (1 + z2 / n)
+    return decide_interval(p, max(center - half, 0.0), min(center + half, 1.0), threshold, side, n, method)
+
+
+def decide_share_difference(
+    groups: Mapping[str, tuple[int, int]], threshold: Threshold = 0.0, side: str = "above"
+) -> Decision:
+    """The difference count_a / n_a - count_b / n_b of two independent groups of units, given as
+    ``{name: (count, n)}`` (e.g. seeds that diverged without and with clipping), with the Agresti-Caffo
+    interval: the Wald interval of the shares after adding one unit with and one without to each group."""
+    if len(groups) != 2:
+        raise ValueError(f"a difference of shares needs two groups, not {len(groups)}")
+    names = list(groups)
+    (count_a, n_a), (count_b, n_b) = (_count(*groups[name]) for name in names)
+    ns, method = (n_a, n_b), "Agresti-Caffo"
+    effect = count_a / n_a - count_b / n_b if n_a and n_b else math.nan
+    if (why := _too_few(names, ns)) is not None:
+        return _no_interval(effect, ns, method, threshold, side, why)
+    a, b = (count_a + 1) / (n_a + 2), (count_b + 1) / (n_b + 2)
+    half = _z() * math.sqrt(a * (1 - a) / (n_a + 2) + b * (1 - b) / (n_b + 2))
+    low, high = max(a - b - half, -1.0), min(a - b + half, 1.0)
+    return decide_interval(effect, low, high, threshold, side, ns, method)
 
 
 def _bootstrap_method(paired: bool, n_resamples: int, dropped: int) -> str:

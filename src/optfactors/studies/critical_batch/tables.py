@@ -64,6 +64,15 @@ def best_per_batch(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def best_rate_runs(runs: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """Every seed's run at its batch size's best learning rate (`best_per_batch`): batch size, seed,
+    updates and time to the target."""
+    per_run = runs_to_target(runs)
+    return per_run.merge(best[["batch_size", "lr"]], on=["batch_size", "lr"])[
+        ["batch_size", "seed", "steps", "time_s"]
+    ]
+
+
 def fit_knee(best: pd.DataFrame) -> tuple[float, float] | None:
     """``(S_min, B_crit)`` of ``S(B) = S_min (1 + B_crit / B)`` (McCandlish et al.'s steps-batch trade-off)
     fitted by least squares on log S; the knee B_crit is where S is twice its minimum, between perfect
@@ -120,6 +129,23 @@ def b_simple_at_target(runs: pd.DataFrame) -> float:
             if not before.empty:
                 values.append(float(before.loc[before["step"].idxmax(), "b_simple"]))
     return float(np.median(values)) if values else float("nan")
+
+
+def knee_per_seed(runs: pd.DataFrame, best: pd.DataFrame) -> pd.Series:
+    """B_crit fitted (`fit_knee`) to each seed's updates at the best rates, by seed (seeds with fewer than 4
+    batch sizes left out)."""
+    knees = {
+        seed: fitted[1]
+        for seed, part in best_rate_runs(runs, best).groupby("seed")
+        if (fitted := fit_knee(part)) is not None
+    }
+    return pd.Series(knees, name="b_crit", dtype=float)
+
+
+def b_simple_per_seed(runs: pd.DataFrame) -> pd.Series:
+    """`b_simple_at_target` of each seed's runs, by seed (NaN-free: seeds that measured none left out)."""
+    values = {seed: b_simple_at_target(part) for seed, part in runs.groupby("seed")}
+    return pd.Series(values, name="b_simple", dtype=float).dropna()
 
 
 @register_table("steps_to_target")

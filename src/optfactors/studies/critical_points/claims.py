@@ -1,28 +1,31 @@
-"""Claims on critical points: rarely minima, the minimum ratio against the loss, escaping a saddle, and
-deeper plain networks training worse (an optimisation issue, not model bias)."""
+"""Claims on critical points: rarely minima, and the minimum ratio against the loss, each decided by the one
+rule (optfactors.decision) over the critical points found, one per random initialisation (the units here are
+initialisations, not seeds of a training)."""
 
 from __future__ import annotations
 
 import pandas as pd
 from scipy.stats import spearmanr
 
-from optfactors.report.claims import ClaimResult, register_claim
-from optfactors.studies.common import (
-    stage_rows,
-)
-from optfactors.studies.critical_points.tables import (
-    ALPHA,
-    converged_points,
-    ratio_by_initialisations,
-)
+from optfactors.decision import Decision, decide_rank, decide_share
+from optfactors.report.claims import ClaimResult, Effect, combined, register_claim
+from optfactors.studies.common import stage_rows
+from optfactors.studies.critical_points.tables import ALPHA, converged_points, ratio_by_initialisations
 
 #: The share of converged critical points that must have a negative eigenvalue.
 NOT_MINIMUM_SHARE = 0.95
+MISSING = "no converged critical points: make sweep EXP=critical_points"
 
 
 def _per_problem(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
     points = converged_points(curves)
     return {str(p): part for p, part in points.groupby("problem")} if not points.empty else {}
+
+
+def _rank(part: pd.DataFrame) -> Decision:
+    """Spearman's ρ(loss, minimum ratio) over the converged points with a ratio, claimed negative."""
+    part = part.dropna(subset=["minimum_ratio"])  # no non-zero eigenvalue: no ratio
+    return decide_rank(part["loss"], part["minimum_ratio"], "negative")
 
 
 @register_claim(
@@ -31,18 +34,22 @@ def _per_problem(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
     "has negative eigenvalues left (minimum ratio < 1).",
 )
 def rarely_minima(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Share of converged critical points with minimum ratio < 1, per problem."""
+    """Effect per problem: the share of converged critical points (one per initialisation) with a negative
+    eigenvalue (minimum ratio < 1), Wilson score interval; ✓ if every one lies above 95 %."""
     problems = _per_problem(curves)
     detail = (
-        f"Reproduced if in every problem at least {NOT_MINIMUM_SHARE:.0%} of the critical points (|∇L| below "
-        "the threshold) have a negative Hessian eigenvalue beyond the zero tolerance."
+        "Effect per problem: the share of critical points (|∇L| below the threshold, each from its own "
+        "random initialisation) with a negative Hessian eigenvalue beyond the zero tolerance, Wilson score "
+        f"interval over the points; reproduced if every interval lies above {NOT_MINIMUM_SHARE:.0%}."
     )
     if not problems:
-        return ClaimResult("no converged critical points: make sweep EXP=critical_points", None, detail)
+        return ClaimResult(MISSING, None, detail)
     points = stage_rows(curves, "point")
-    parts, ok = [], []
+    effects, parts = [], []
     for problem, part in problems.items():
-        share = float((part["minimum_ratio"] < 1).mean())
+        negative = int((part["minimum_ratio"] < 1).sum())  # no ratio (no non-zero eigenvalue): not counted
+        share = decide_share(negative, len(part), NOT_MINIMUM_SHARE, "above")
+        effects.append(Effect(problem, share, digits=3, signed=False))
         total = int((points["problem"] == problem).sum())
         others = ", ".join(
             f"{float((part[c] < 1).mean()):.0%} at zero tolerance {c.rsplit('_', 1)[-1]}"
@@ -50,12 +57,11 @@ def rarely_minima(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
             if c.startswith("minimum_ratio_tol_")
         )
         parts.append(
-            f"{problem}: {share:.0%} of {len(part)} critical points ({total} initialisations) have a "
-            "negative "
-            f"eigenvalue, median minimum ratio {part['minimum_ratio'].median():.3f} ({others})"
+            f"{problem}: {share.effect:.0%} of {len(part)} critical points ({total} initialisations) have a "
+            f"negative eigenvalue, median minimum ratio {part['minimum_ratio'].median():.3f}"
+            + (f" ({others})" if others else "")
         )
-        ok.append(share >= NOT_MINIMUM_SHARE)
-    return ClaimResult("; ".join(parts), all(ok), detail)
+    return ClaimResult("; ".join(parts), combined(tuple(effects)), detail, tuple(effects))
 
 
 @register_claim(
@@ -65,33 +71,29 @@ def rarely_minima(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     trend="minimum_ratio_trend_with_initialisations",
 )
 def ratio_rises(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Spearman rank correlation between loss and minimum ratio over the converged points, per problem."""
+    """Effect per problem: Spearman's ρ(loss, minimum ratio) over the converged points (`decide_rank`); ✓ if
+    every one is negative with p < 0.05, ✗ if one is positive with p < 0.05."""
     problems = _per_problem(curves)
     detail = (
-        "Reproduced if in every problem Spearman's ρ(loss, minimum ratio) over the critical points "
-        "is negative "
-        "with p < 0.05 (the correlation over every end point of the search is context only)."
+        "Effect per problem: Spearman's ρ(loss, minimum ratio) over the critical points (one per "
+        "initialisation), p from t with n - 2 degrees of freedom (exact permutation p up to 8 points); "
+        "reproduced if every ρ is negative with p < 0.05, contradicted if one is positive with p < 0.05. The "
+        "correlation over every end point of the search, converged or not, is context only."
     )
     if not problems:
-        return ClaimResult("no converged critical points: make sweep EXP=critical_points", None, detail)
+        return ClaimResult(MISSING, None, detail)
     points = stage_rows(curves, "point")
-    parts, ok = [], []
+    effects, parts = [], []
     for problem, part in problems.items():
-        part = part.dropna(subset=["minimum_ratio"])  # no non-zero eigenvalue: no ratio
-        rho, p = spearmanr(part["loss"], part["minimum_ratio"])
+        rank = _rank(part)
+        effects.append(Effect(problem, rank))
         every = points[points["problem"] == problem]
         rho_all = spearmanr(every["loss"], every["minimum_ratio"], nan_policy="omit")[0]
         parts.append(
-            f"{problem}: ρ = {rho:+.2f} (p = {p:.2g}, n = {len(part)}; over all {len(every)} end "
-            "points of the "
-            f"search, converged or not, ρ = {rho_all:+.2f})"
+            f"{problem}: ρ = {rank.effect:+.2f} over {rank.n} critical points (over all {len(every)} end "
+            f"points of the search, converged or not, ρ = {rho_all:+.2f})"
         )
-        ok.append(bool(rho < 0 and p < 0.05))
-    return ClaimResult("; ".join(parts), all(ok), detail)
-
-
-#: How many times the study's initialisations a trend toward ✓ may need.
-AFFORDABLE_BUDGET = 4
+    return ClaimResult("; ".join(parts), combined(tuple(effects)), detail, tuple(effects))
 
 
 @register_claim(
@@ -100,34 +102,29 @@ AFFORDABLE_BUDGET = 4
     "minimum ratio) is negative and significant.",
 )
 def ratio_trend(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Per problem: ρ and p over all initialisations, and how many would make ρ significant if it held."""
+    """Effect per problem: ρ(loss, minimum ratio) over the converged points of every initialisation run
+    (`decide_rank`); ✓ if every one is negative with p < 0.05 (more initialisations keep it so), ✗ if one is
+    positive with p < 0.05, else —. How many initialisations p < 0.05 would need if ρ stayed where it is
+    (table ratio_trend) is stated, but a projection that assumes ρ does not move cannot decide."""
     table = ratio_by_initialisations(curves)
     detail = (
-        "ρ and p over the converged points of the first n initialisations (table ratio_trend); if ρ stayed "
-        "where it is, p < 0.05 would need m = 3 + 1.06 (1.96 / atanh|ρ|)² converged points, i.e. m / (share "
-        f"converged) initialisations. Trend toward ✓ if in every problem ρ < 0 and that is at most "
-        f"{AFFORDABLE_BUDGET}x the initialisations run."
+        "Effect per problem: Spearman's ρ(loss, minimum ratio) over the converged points of all "
+        "initialisations run, decided as minimum_ratio_rises_as_loss_falls. Stated, not deciding: ρ over the "
+        "first n initialisations (table ratio_trend), and, if ρ stayed where it is, the initialisations "
+        "p < 0.05 would need: m = 3 + 1.06 (1.96 / atanh|ρ|)² converged points over the share converged."
     )
     if table.empty or table["rho"].isna().all():
         return ClaimResult("fewer than 3 converged points: make sweep EXP=critical_points", None, detail)
-    parts, ok = [], []
+    converged = converged_points(curves)
+    effects, parts = [], []
     for problem, part in table.groupby("problem"):
-        last = part.iloc[-1]
+        rank = _rank(converged[converged["problem"] == problem])
+        effects.append(Effect(str(problem), rank))
         rhos = ", ".join(f"{r.rho:+.2f}" for r in part.itertuples(index=False))
-        significant = last["rho"] < 0 and last["p"] < ALPHA
+        needed = part["initialisations_needed"].iloc[-1]
         parts.append(
             f"{problem}: ρ {rhos} over the first {', '.join(str(n) for n in part['initialisations'])} "
-            f"initialisations; "
-            + (
-                "significant"
-                if significant
-                else f"p < {ALPHA} would need ≈ {last['initialisations_needed']:,.0f} initialisations"
-            )
+            "initialisations; "
+            + ("significant" if rank.verdict else f"p < {ALPHA} would need ≈ {needed:,.0f} initialisations")
         )
-        ok.append(
-            bool(
-                last["rho"] < 0
-                and last["initialisations_needed"] <= AFFORDABLE_BUDGET * last["initialisations"]
-            )
-        )
-    return ClaimResult("; ".join(parts), all(ok), detail)
+    return ClaimResult("; ".join(parts), combined(tuple(effects)), detail, tuple(effects))

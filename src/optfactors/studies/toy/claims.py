@@ -1,13 +1,15 @@
-"""The lecture's error-surface claims, checked on the paths' summaries (computed from every update)."""
+"""The lecture's error-surface claims, checked on the paths' summaries (computed from every update). Every
+number is one deterministic computation on a 2-D surface (the bias-correction series: one fixed draw of its
+noise, toy.ewa.seed), so each effect under the one rule (optfactors.decision) is exact: its interval is the
+number itself, and the claim's threshold decides."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from optfactors.report.claims import ClaimResult, register_claim
-from optfactors.studies.common import (
-    stage_rows,
-)
+from optfactors.decision import decide_exact
+from optfactors.report.claims import ClaimResult, Effect, combined, register_claim
+from optfactors.studies.common import stage_rows
 
 EXPERIMENT = "toy"
 
@@ -29,6 +31,14 @@ MISSING = ClaimResult(
 )
 
 
+def _effect(label: str, value: float, threshold: float, side: str, digits: int = 3) -> Effect:
+    return Effect(label, decide_exact(float(value), threshold, side), digits=digits, signed=False)
+
+
+def _result(measured: str, detail: str, effects: tuple[Effect, ...]) -> ClaimResult:
+    return ClaimResult(measured, combined(effects), detail, effects)
+
+
 @register_claim(
     "toy_gd_lr_extremes",
     lecture="On an elongated convex surface one learning rate cannot fit all directions: with lr 1e-2 GD "
@@ -37,7 +47,8 @@ MISSING = ClaimResult(
     "100,000 updates.",
 )
 def gd_lr_extremes(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Final distance to the minimum and sign flips of the steep coordinate."""
+    """Effects (exact): lr 1e-2's final distance to the minimum, above 0.5, and sign changes of b in its last
+    99 updates, at least 90 (above 89.5); lr 1e-7's final distance over its starting distance, above 0.5."""
     found = _summary(curves, "elongated", "gd_lr_1e-2", "gd_lr_1e-7")
     if found is None:
         return MISSING
@@ -49,18 +60,21 @@ def gd_lr_extremes(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
         f"{int(big['y_sign_flips_last_100'])} of the last 99 updates; lr 1e-7: after "
         f"{int(small['steps']):,} updates {small['final_distance']:.3g} from it (started {start:.3g} away)"
     )
-    ok = (
-        big["final_distance"] > 0.5
-        and big["y_sign_flips_last_100"] >= 90
-        and small["final_distance"] > start / 2
-    )
     detail = (
-        "Reproduced if lr 1e-2 ends more than 0.5 from the minimum while b still changes sign at ≥ "
-        "90 of the last "
-        "99 updates (oscillating, not converging), and lr 1e-7 ends more than half its starting "
-        "distance away."
+        "Exact effects, one computation each: lr 1e-2 ends more than 0.5 from the minimum while b still "
+        "changes sign at ≥ 90 of the last 99 updates (oscillating, not converging), and lr 1e-7 ends more "
+        "than half its starting distance away."
     )
-    return ClaimResult(measured, bool(ok), detail)
+    effects = (
+        _effect("lr 1e-2: final distance", big["final_distance"], 0.5, "above"),
+        _effect("lr 1e-2: sign changes of b, last 99", big["y_sign_flips_last_100"], 89.5, "above", 0),
+        _effect("lr 1e-7: final / starting distance", small["final_distance"] / start, 0.5, "above"),
+    )
+    return _result(measured, detail, effects)
+
+
+#: How far w may stray after Adagrad got close while its bursts are along b (toy.burst's size).
+W_STRAY = 0.1
 
 
 @register_claim(
@@ -70,29 +84,38 @@ def gd_lr_extremes(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     "bursts.",
 )
 def adagrad_bursts(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Bursts (b leaving the minimum by more than the threshold after first being close) with and
-    without decay."""
+    """Effects (exact): each path's closest approach to the minimum, below toy.close; after it, the lecture's
+    Adagrad bursts along b (bursts above 0.5: at least one) while w stays within 0.1, and the same optimizer
+    with lr / sqrt(t + 1) never bursts (below 0.5)."""
     found = _summary(curves, "elongated", "adagrad_lecture", "adagrad_lecture_decay")
-    if found is None:
+    if found is None or "toy.close" not in runs:
         return MISSING
     plain, decay = found
-    if pd.isna(plain["first_close_step"]) or pd.isna(decay["first_close_step"]):
-        return ClaimResult("a path never got close to the minimum", False)
+    close = float(runs["toy.close"].iloc[0])
+
+    def reached(path: pd.Series) -> str:
+        step = path["first_close_step"]
+        return "never got close" if pd.isna(step) else f"close to the minimum at update {int(step)}"
+
     measured = (
-        f"without decay: close to the minimum at update {int(plain['first_close_step'])}, then "
-        f"{int(plain['bursts'])} bursts up to |b| = {plain['max_dy_after_close']:.3g} while |w| stayed below "
-        f"{plain['max_dx_after_close']:.2g}; with decay: close at update {int(decay['first_close_step'])}, "
-        f"{int(decay['bursts'])} bursts, final distance {decay['final_distance']:.2g}"
+        f"without decay: {reached(plain)}, then {plain['bursts']:.0f} bursts up to |b| = "
+        f"{plain['max_dy_after_close']:.3g} while |w| stayed below {plain['max_dx_after_close']:.2g}; with "
+        f"decay: {reached(decay)}, {decay['bursts']:.0f} bursts, final distance {decay['final_distance']:.2g}"
     )
-    ok = plain["bursts"] >= 1 and plain["max_dx_after_close"] < 0.1 and decay["bursts"] == 0
     detail = (
-        "Close: within 0.01 of the minimum (toy.close); a burst: |b| > 0.1 (toy.burst) afterwards, "
-        "counted at its "
-        "onset. Reproduced if the lecture's Adagrad bursts at least once along b (w staying within "
-        "0.1) and the "
-        "same optimizer with lr / sqrt(t + 1) never does."
+        f"Close: within {close:g} of the minimum (toy.close); a burst: |b| > 0.1 (toy.burst) afterwards, "
+        "counted at its onset. Exact effects, one computation each: both paths get close; afterwards the "
+        f"lecture's Adagrad bursts at least once along b, w staying within {W_STRAY:g}, and the same "
+        "optimizer with lr / sqrt(t + 1) never does. A path that never got close has no bursts to count."
     )
-    return ClaimResult(measured, bool(ok), detail)
+    effects = (
+        _effect("Adagrad: closest distance", plain["min_distance"], close, "below", 4),
+        _effect("Adagrad: bursts along b", plain["bursts"], 0.5, "above", 0),
+        _effect("Adagrad: largest |w| after close", plain["max_dx_after_close"], W_STRAY, "below", 4),
+        _effect("Adagrad + decay: closest distance", decay["min_distance"], close, "below", 4),
+        _effect("Adagrad + decay: bursts", decay["bursts"], 0.5, "below", 0),
+    )
+    return _result(measured, detail, effects)
 
 
 @register_claim(
@@ -101,7 +124,8 @@ def adagrad_bursts(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     "rolling downhill, it rolls past it and reaches the minimum.",
 )
 def momentum_passes(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Where GD and GD + momentum end on x^4 + x^3 + y^2 (critical point at 0, minimum at -3/4)."""
+    """Effects (exact) on x^4 + x^3 + y^2 (critical point at 0, minimum at -3/4): GD's smallest x, above 0,
+    and its final distance to the minimum, above 0.7; GD + momentum's final distance, below 1e-3."""
     found = _summary(curves, "momentum", "gd", "gd_momentum")
     if found is None:
         return MISSING
@@ -111,13 +135,16 @@ def momentum_passes(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
         f"{gd['final_grad_norm']:.2g}; GD + momentum: ends {mom['final_distance']:.2g} from the minimum "
         f"(-0.75, 0), loss {mom['final_loss']:.4g}"
     )
-    ok = gd["min_x"] > 0 and gd["final_distance"] > 0.7 and mom["final_distance"] < 1e-3
     detail = (
-        "Reproduced if GD never crosses the critical point x = 0 and ends more than 0.7 from the "
-        "minimum, and "
-        "GD + momentum (0.9, same lr) ends within 1e-3 of it."
+        "Exact effects, one computation each: GD never crosses the critical point x = 0 and ends more than "
+        "0.7 from the minimum, and GD + momentum (0.9, same lr) ends within 1e-3 of it."
     )
-    return ClaimResult(measured, bool(ok), detail)
+    effects = (
+        _effect("GD: smallest x", gd["min_x"], 0.0, "above", 4),
+        _effect("GD: final distance", gd["final_distance"], 0.7, "above"),
+        _effect("GD + momentum: final distance", mom["final_distance"], 1e-3, "below", 5),
+    )
+    return _result(measured, detail, effects)
 
 
 @register_claim(
@@ -127,7 +154,8 @@ def momentum_passes(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     "high-loss corner is stuck under MSE but reaches low loss under cross-entropy; Adam gets out under MSE.",
 )
 def mse_vs_ce(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Loss at the start and the end of each path, with the starting gradient norm."""
+    """Effects (exact): each path's final loss over its starting loss, below 0.01 for GD + cross-entropy and
+    Adam + MSE, above 0.99 for GD + MSE."""
     found = _summary(curves, "mse_vs_ce", "gd_cross_entropy", "gd_mse", "adam_mse")
     if found is None:
         return MISSING
@@ -139,17 +167,18 @@ def mse_vs_ce(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
         f"{mse['start_loss']:.3g} → {mse['final_loss']:.3g} (gradient {start_grad:.1e} at the start); "
         f"Adam + MSE: {adam['start_loss']:.3g} → {adam['final_loss']:.2g}"
     )
-    ok = (
-        ce["final_loss"] < 0.01 * ce["start_loss"]
-        and mse["final_loss"] > 0.99 * mse["start_loss"]
-        and adam["final_loss"] < 0.01 * adam["start_loss"]
-    )
     detail = (
-        "Same start (-10, 10), same budget. Reproduced if cross-entropy and Adam on MSE end below 1 "
-        "% of their "
-        "starting loss and GD on MSE above 99 % of it."
+        "Same start (-10, 10), same budget. Exact effects, one computation each: the final over the starting "
+        "loss, below 0.01 for cross-entropy and for Adam on MSE, above 0.99 for GD on MSE."
     )
-    return ClaimResult(measured, bool(ok), detail)
+    effects = (
+        _effect(
+            "GD + cross-entropy: final / start loss", ce["final_loss"] / ce["start_loss"], 0.01, "below", 4
+        ),
+        _effect("GD + MSE: final / start loss", mse["final_loss"] / mse["start_loss"], 0.99, "above", 4),
+        _effect("Adam + MSE: final / start loss", adam["final_loss"] / adam["start_loss"], 0.01, "below", 4),
+    )
+    return _result(measured, detail, effects)
 
 
 @register_claim(
@@ -159,7 +188,8 @@ def mse_vs_ce(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     "by 1 − β^t (Adam's bias correction) removes the bias.",
 )
 def bias_correction(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Mean absolute error of the average against the true mean over the first 10 updates."""
+    """Effect (exact): the mean absolute error of the average against the true mean over the first 10
+    updates, without correction over with it, above 3."""
     frame = stage_rows(curves, "ewa")
     if frame.empty:
         return MISSING
@@ -167,5 +197,9 @@ def bias_correction(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
     raw = (early["average"] - early["mean"]).abs().mean()
     corrected = (early["corrected"] - early["mean"]).abs().mean()
     measured = f"first 10 updates: mean |error| {raw:.3f} without correction, {corrected:.3f} with it"
-    detail = "Reproduced if the uncorrected error is more than 3 times the corrected one."
-    return ClaimResult(measured, bool(raw > 3 * corrected), detail)
+    detail = (
+        "Exact effect, one computation on one fixed noisy series (toy.ewa.seed): the mean |error| over the "
+        "first 10 updates without correction over with it; reproduced above 3."
+    )
+    ratio = raw / corrected if corrected > 0 else float("inf")
+    return _result(measured, detail, (_effect("error without / with correction", ratio, 3.0, "above", 1),))

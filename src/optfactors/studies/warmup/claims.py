@@ -1,15 +1,25 @@
-"""Claims on training at large learning rates: warm-up, BatchNorm, gradient clipping."""
+"""Claims on training at large learning rates: warm-up, decided by the one rule (optfactors.decision)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from optfactors.report.claims import ClaimResult, register_claim
-from optfactors.studies.common import (
-    LR,
-    by_lr,
-    ok_runs,
-)
+from optfactors.decision import decide_contrast
+from optfactors.report.claims import ClaimResult, Effect, combined, register_claim
+from optfactors.studies.common import LR, ok_runs
+
+PLAIN, WARMUP = "cosine", "warmup_cosine"
+
+
+def _losses(runs: pd.DataFrame, schedule: str, lr: float) -> tuple[pd.Series, int]:
+    """Final training losses of the ok seeds of ``schedule`` at ``lr``, and how many seeds diverged."""
+    cell = runs[(runs["schedule"] == schedule) & (runs[LR] == lr)]
+    return ok_runs(cell)["train_loss"].dropna(), int((cell["status"] == "diverged").sum())
+
+
+def _losses_text(losses: pd.Series, diverged: int) -> str:
+    left_out = f", {diverged} diverged: left out" if diverged else ""
+    return f"{losses.mean():.3g} ({len(losses)} seeds{left_out})"
 
 
 @register_claim(
@@ -18,41 +28,36 @@ from optfactors.studies.common import (
     "from the first update (the lecture's warm-up; Transformer, ResNet).",
 )
 def warmup_helps(runs: pd.DataFrame, curves: pd.DataFrame) -> ClaimResult:
-    """Final training loss with and without warm-up (same peak, cosine decay) at the peak lrs above the
-    best one without warm-up, compared with the seeds' spread."""
-    table = by_lr(runs, ["schedule"], "train_loss").set_index(["schedule", LR])
-    spread = ok_runs(runs).groupby(["schedule", LR])["train_loss"].std().fillna(0.0)
+    """Effect, at each peak learning rate above the best one without warm-up (picked on validation: the
+    lowest mean validation loss over ok seeds): mean final training loss without warm-up minus with it (same
+    peak, cosine decay), Welch t; ✓ if every one lies above 0 (warm-up ends lower)."""
     detail = (
-        "Final training loss (mean ± std over seeds that did not diverge) after the same budget, "
-        "cosine decay "
-        "with and without a linear warm-up over the first 100 updates. Large learning rates: those above the "
-        "best one without warm-up. Reproduced if at some large rate warm-up ends lower by more than "
-        "the larger "
-        "of the two seed standard deviations (or diverges in fewer seeds), and at none is it that "
-        "much higher."
+        "Cosine decay with and without a linear warm-up over the first 100 updates, same budget and peak. "
+        "Large rates: those above the best one without warm-up, picked on validation (lowest mean "
+        "validation loss). Effect at each: mean final training loss without warm-up minus with it, Welch "
+        "t-interval over seeds; reproduced if every interval lies above 0. Diverged seeds have no loss and "
+        "are left out."
     )
-    if "cosine" not in table.index or "warmup_cosine" not in table.index:
+    if not {PLAIN, WARMUP} <= set(runs["schedule"]):
         return ClaimResult("needs both cosine and warmup_cosine runs", None, detail)
-    plain_all = table.loc["cosine"]
-    if plain_all["train_loss"].isna().all():  # idxmin would raise: no best lr to compare above
+    validation = ok_runs(runs[runs["schedule"] == PLAIN]).groupby(LR)["val_loss"].mean().dropna()
+    if validation.empty:
         return ClaimResult("no run without warm-up ended ok: no best learning rate", None, detail)
-    best = plain_all["train_loss"].idxmin()
-    parts, better, worse = [], [], []
-    for lr in sorted(plain_all.index):
-        if lr <= best or lr not in table.loc["warmup_cosine"].index:
-            continue
-        plain, warm = plain_all.loc[lr], table.loc[("warmup_cosine", lr)]
-        noise = max(spread.get(("cosine", lr), 0.0), spread.get(("warmup_cosine", lr), 0.0))
-        gap = plain["train_loss"] - warm["train_loss"]
-        parts.append(
-            f"lr {lr:g}: no warm-up {plain['train_loss']:.3g} ({int(plain['diverged'])} diverged), warm-up "
-            f"{warm['train_loss']:.3g} ({int(warm['diverged'])} diverged), seed spread {noise:.2g}"
-        )
-        better.append(bool(plain["diverged"] > warm["diverged"] or gap > noise))
-        worse.append(bool(warm["diverged"] > plain["diverged"] or -gap > noise))
-    if not parts:
+    best = float(validation.idxmin())
+    rates = set(runs.loc[runs["schedule"] == WARMUP, LR])
+    large = sorted(lr for lr in set(runs.loc[runs["schedule"] == PLAIN, LR]) if lr > best and lr in rates)
+    if not large:
         return ClaimResult(
             f"no peak learning rate above the best one without warm-up ({best:g})", None, detail
         )
-    head = f"best lr without warm-up {best:g} ({plain_all.loc[best, 'train_loss']:.3g}); "
-    return ClaimResult(head + "; ".join(parts), any(better) and not any(worse), detail)
+    effects, parts = [], []
+    for lr in large:
+        (plain, plain_diverged), (warm, warm_diverged) = _losses(runs, PLAIN, lr), _losses(runs, WARMUP, lr)
+        decision = decide_contrast({"no warm-up": plain, "warm-up": warm})
+        effects.append(Effect(f"lr {lr:g}", decision, digits=3))
+        parts.append(
+            f"lr {lr:g}: final training loss {_losses_text(plain, plain_diverged)} without warm-up, "
+            f"{_losses_text(warm, warm_diverged)} with it"
+        )
+    head = f"best lr without warm-up {best:g} (validation loss {validation[best]:.3g}); "
+    return ClaimResult(head + "; ".join(parts), combined(tuple(effects)), detail, tuple(effects))
