@@ -128,8 +128,8 @@ def test_optimizers_budget_miniature(make_cfg):
         "setting=cifar10_c1",
         "optimizer.lr=0.01",
     )
-    runs = [(m, 2) for m in ("sgd_constant", "adagrad_constant", "rmsprop_constant", "adam_constant")]
-    runs += [(m, e) for m in ("momentum_cosine", "adam_cosine") for e in (1, 2)] + [("sgd_constant", 1)]
+    constant = ("sgd_constant", "adagrad_constant", "rmsprop_constant", "adam_constant")
+    runs = [(m, e) for m in (*constant, "momentum_cosine", "adam_cosine") for e in (1, 2)]
     for method, epochs in runs:
         record = train(
             make_cfg("experiment=optimizers_budget", f"+method={method}", f"sizes.max_epochs={epochs}", *tiny)

@@ -91,14 +91,19 @@ def test_saddle_escape_identity_on_a_quadratic_saddle():
 def _claims_decided(
     results, experiment: str, undecided: tuple[str, ...] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Collect a miniature, draw its figures; every claim but ``undecided`` decided."""
+    """Collect a miniature, draw its figures; every claim but ``undecided`` decided, or — for want of a
+    second seed (a miniature trains one per setting)."""
     runs, curves = collect(results, experiment)
     written = {p.name for p in draw_all(results)}
     assert {f"{n}.png" for n, spec in FIGURES.items() if spec.experiment == experiment} <= written
     for claim in (c for c in CLAIMS.values() if c.experiment == experiment):
         result = claim.fn(runs, curves)
         assert result.measured, claim.claim_id
-        assert result.reproduced is not None or claim.claim_id in undecided, (claim.claim_id, result)
+        one_seed = any("one seed" in e.decision.reason for e in result.effects)
+        assert result.reproduced is not None or one_seed or claim.claim_id in undecided, (
+            claim.claim_id,
+            result,
+        )
     return runs, curves
 
 
