@@ -39,8 +39,8 @@ def options(group: str) -> str:
 REFUSED = [
     (
         "optimizer=adamx",
-        "no such option; choose one of adagrad, adam, adamw, lamb, lars, momentum, nesterov, rmsprop, sam, "
-        "sgd",
+        "no such option; did you mean adam or adamw? choose one of adagrad, adam, adamw, lamb, lars, "
+        "momentum, nesterov, rmsprop, sam, sgd",
     ),
     ("data=imagenet", "no such option; choose one of cifar10, mnist"),
     ("model=resnet9000", f"no such option; choose one of {options('model')}"),
@@ -49,6 +49,7 @@ REFUSED = [
     ("trainer.max_epoch=3", "no such key; did you mean trainer.max_epochs?"),
     # `experiment` is an optional group: Hydra itself would silently run the default config
     ("experiment=nope", f"no such option; choose one of {options('experiment')}"),
+    ("experiment=keskar", f"no such option; did you mean keskar_gap? choose one of {options('experiment')}"),
 ]
 
 
@@ -179,3 +180,23 @@ def test_unparsable_overrides_and_keys_without_a_near_match_read_in_one_line():
         describe(_refusal("optimzer=adam"), ["optimzer=adam"])
         == "optimzer=adam: no such key; did you mean optimizer?"
     )
+
+
+def test_a_study_without_m_is_refused_with_the_commands_and_leaves_no_folder(tmp_path):
+    """`optfactors experiment=<study>` would train the defaults under the study's name: refused, with the
+    command for the study and one for one of its runs; a refused run leaves no folder behind."""
+    result = subprocess.run(
+        [sys.executable, "-m", "optfactors", "experiment=keskar_gap", "seed=1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "OPTFACTORS_PROGRESS_BAR": "false"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "optfactors: config error: experiment='keskar_gap': a sweep over setting, regime: run the study with "
+        "`optfactors run -m experiment=keskar_gap`, or one of its runs with "
+        "`optfactors run experiment=keskar_gap seed=1 setting=mnist_f1_sgd regime=sb`"
+    )
+    assert list(tmp_path.iterdir()) == []

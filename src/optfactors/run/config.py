@@ -7,6 +7,7 @@ of ``optional`` groups, which Hydra lets pass. It runs before any data is loaded
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,9 @@ class UnknownOption(ConfigError):
     """A config-group choice with no config file: ``optimizer=adamx: no such option; choose one of ...``."""
 
     def __init__(self, group: str, choice: str, options: Sequence[str]) -> None:
-        super().__init__(group, choice, f"no such option; choose one of {', '.join(options)}")
+        close = difflib.get_close_matches(choice, options, n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        super().__init__(group, choice, f"no such option; {hint}choose one of {', '.join(options)}")
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}: {self.allowed}"

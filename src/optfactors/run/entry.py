@@ -3,7 +3,9 @@ config, data file or resource error; in a multirun the job's outcome for the swe
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from optfactors import CONF_DIR
 from optfactors.data import DataError
 from optfactors.run.config import ConfigError, check_choices
 from optfactors.run.faults import is_resource_error, one_line_faults
-from optfactors.run.launch import is_multirun
+from optfactors.run.launch import check_not_a_study_sweep, is_multirun
 from optfactors.run.lifecycle import Stage
 from optfactors.run.provenance import DirtyTreeError, check_results_dir
 from optfactors.run.record import write_json_atomic
@@ -25,6 +27,19 @@ from optfactors.run.sweep import OUTCOME_FILE
 from optfactors.stages.train import train
 
 log = logging.getLogger("optfactors")
+
+
+def remove_run_folder(folder: Path, experiment: str) -> None:
+    """Remove a refused run's Hydra folder if it holds only what Hydra wrote (.hydra/, the log), and the
+    default layout's ``outputs/<experiment>/`` above it when that is left empty."""
+    if not folder.is_dir() or any(p.name != ".hydra" and p.suffix != ".log" for p in folder.iterdir()):
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    parent = folder.parent
+    if parent.name == experiment and parent.parent.name == "outputs":
+        for empty in (parent, parent.parent):
+            with contextlib.suppress(OSError):
+                empty.rmdir()  # only if empty
 
 
 def stage_of(cfg: DictConfig) -> Stage:
@@ -60,6 +75,7 @@ def main(cfg: DictConfig) -> None:
         sys.exit(2)
     try:
         check_choices(HydraConfig.get().runtime.choices, CONF_DIR)
+        check_not_a_study_sweep(HydraConfig.get())
         stage = stage_of(cfg)
         record = stage(cfg)
         outcome = {
@@ -72,6 +88,7 @@ def main(cfg: DictConfig) -> None:
         kind = "config" if isinstance(err, ConfigError) else "data"
         if not is_multirun():
             print(f"optfactors: {kind} error: {err}", file=sys.stderr)
+            remove_run_folder(Path(cfg.paths.output), cfg.experiment_name)
             sys.exit(2)
         log.error("invalid run: %s error: %s", kind, err)
         outcome = {"run_key": None, "status": "invalid", "error": f"{kind} error: {err}"}

@@ -83,3 +83,25 @@ def leave_process_group() -> None:
     """Tear DDP's process group down: Lightning does so only for nccl; gloo ranks may abort at exit."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+
+
+def check_not_a_study_sweep(hydra: DictConfig) -> None:
+    """Refuse a single run (no ``-m``) of a study whose sweep varies settings the command line leaves open:
+    it would train the defaults under the study's name. The refusal names the command that runs the study
+    and one that runs one of its runs."""
+    if hydra.mode == RunMode.MULTIRUN:
+        return
+    given = [o for o in hydra.overrides.task if not o.startswith("experiment=")]
+    chosen = {o.partition("=")[0].lstrip("+~") for o in given}
+    params = {k: str(v) for k, v in (hydra.sweeper.params or {}).items()}
+    left = {k: v for k, v in params.items() if k.lstrip("+~") not in chosen}
+    if not left:
+        return
+    study = hydra.runtime.choices.get("experiment")
+    one = " ".join([f"experiment={study}", *given, *(f"{k}={v.split(',')[0]}" for k, v in left.items())])
+    raise ConfigError(
+        "experiment",
+        study,
+        f"a sweep over {', '.join(left)}: run the study with `optfactors run -m experiment={study}`, or one "
+        f"of its runs with `optfactors run {one}`",
+    )
