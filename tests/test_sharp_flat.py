@@ -135,7 +135,7 @@ def test_a_miniature_sweep_trains_reuses_and_reports(cli, tmp_path):
 
 
 def test_a_diverged_source_fails_the_analysis_with_its_reason(cli, tmp_path):
-    done = cli(*_args(tmp_path, source=[*SOURCE, "optimizer.lr=1e9"]), timeout=600)
+    done = cli(*_args(tmp_path, "seed=0", source=[*SOURCE, "optimizer.lr=1e9"]), timeout=600)
     assert done.returncode != 0
     (record,) = _records(tmp_path / "results", EXPERIMENT)
     assert record["status"] == "failed"
